@@ -1,0 +1,43 @@
+# Two entry points: `make demo` (the reference service checked by the full suite) and
+# `make test` (the project's own tests, lint and type checks). Each installs what it needs.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+REPORT_DIR ?= reports
+secret = $$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(24))')
+
+.PHONY: demo test lint typecheck unit clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[reference,dev]'
+	touch $(STAMP)
+
+# The demo's credentials are fresh random values for each run: the launched service and
+# the suite read the same variables, and the reports must never show them.
+demo: $(STAMP)
+	BASIC_AUTH_USER=demo \
+	BASIC_AUTH_PASSWORD=$(secret) \
+	API_KEYS=$(secret) \
+	JWT_SECRET=$(secret) \
+	PATH="$(CURDIR)/$(BIN):$$PATH" \
+	$(BIN)/pytest -p no:cacheprovider \
+		--profile reference_service/conformance.toml \
+		--report-dir $(REPORT_DIR)
+
+test: lint typecheck unit
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest -p no:cacheprovider tests
+
+clean:
+	rm -rf $(VENV) $(REPORT_DIR)/*.html $(REPORT_DIR)/*.json

@@ -1,0 +1,85 @@
+"""The fixtures checks are written with, built-in and users' own alike."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from conformance.evidence import Evidence
+from conformance.launcher import Launcher
+from conformance.openapi.document import OpenAPIDocument
+from conformance.openapi.security import SecurityModel, read_security_model
+from conformance.probe import HttpProbe
+from conformance.profile import Profile
+from conformance.redaction import Redactor
+from conformance.runtime import Runtime
+from conformance.settings import Settings
+from conformance.state import EVIDENCE_KEY, RUNTIME_KEY
+
+
+@pytest.fixture(scope="session")
+def conformance_runtime(pytestconfig: pytest.Config) -> Runtime:
+    """The run's state; checks skip when the run has no target."""
+    runtime = pytestconfig.stash.get(RUNTIME_KEY, None)
+    if runtime is None:
+        pytest.skip("needs a target: pass --target URL or --target-cmd COMMAND")
+    return runtime
+
+
+@pytest.fixture(scope="session")
+def settings(conformance_runtime: Runtime) -> Settings:
+    return conformance_runtime.settings
+
+
+@pytest.fixture(scope="session")
+def profile(settings: Settings) -> Profile:
+    """The target profile, with the guide's defaults where it says nothing."""
+    return settings.profile
+
+
+@pytest.fixture(scope="session")
+def redactor(conformance_runtime: Runtime) -> Redactor:
+    return conformance_runtime.redactor
+
+
+@pytest.fixture
+def evidence(request: pytest.FixtureRequest) -> Evidence:
+    """What this check observes; the reports show it beside the verdict."""
+    recorded = Evidence()
+    request.node.stash[EVIDENCE_KEY] = recorded
+    return recorded
+
+
+@pytest.fixture
+def http(conformance_runtime: Runtime, evidence: Evidence) -> Iterator[HttpProbe]:
+    """An HTTP client for the target that records every exchange, redacted."""
+    yield HttpProbe(
+        client=conformance_runtime.client,
+        base_url=conformance_runtime.base_url,
+        redactor=conformance_runtime.redactor,
+        evidence=evidence,
+        timeout_s=conformance_runtime.request_timeout_s,
+    )
+
+
+@pytest.fixture(scope="session")
+def openapi_document(conformance_runtime: Runtime) -> OpenAPIDocument:
+    """The target's OpenAPI document; checks that need it skip without one."""
+    discovery = conformance_runtime.discovery
+    if discovery.document is None:
+        pytest.skip(discovery.reason())
+    return discovery.document
+
+
+@pytest.fixture(scope="session")
+def security_model(openapi_document: OpenAPIDocument) -> SecurityModel:
+    return read_security_model(openapi_document)
+
+
+@pytest.fixture(scope="session")
+def launcher(conformance_runtime: Runtime) -> Launcher:
+    """Starts extra instances of the target; checks that need it skip without a command."""
+    if conformance_runtime.launcher is None:
+        pytest.skip("needs a launch command: pass --target-cmd or set target.command")
+    return conformance_runtime.launcher

@@ -1,0 +1,239 @@
+"""The pytest plugin: options, hooks and the wiring between them.
+
+Registered under the ``pytest11`` entry point, so ``pytest --target URL`` works from any
+directory. Without a target the plugin stays silent and pytest runs as usual.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Generator
+from pathlib import Path
+
+import pytest
+
+from conformance import checks
+from conformance.errors import ConformanceError, UsageError
+from conformance.openapi.security import Operation
+from conformance.reports.terminal import render_summary
+from conformance.reports.writers import write_reports
+from conformance.results import (
+    PASSING_WARNING,
+    conclude,
+    is_tolerated_warning,
+    result_for,
+)
+from conformance.runtime import Runtime
+from conformance.settings import is_active, resolve_settings
+from conformance.spec import CATEGORIES, spec_of
+from conformance.state import DURATION_KEY, RUNTIME_KEY
+
+pytest_plugins = ["conformance.fixtures"]
+
+OPERATION_FIXTURES = {
+    "secured_operation": "secured",
+    "public_operation": "explicitly public",
+    "declared_operation": "declared",
+}
+REPORTS_KEY = pytest.StashKey[list[Path]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup(
+        "conformance", "production-readiness checks of an HTTP service"
+    )
+    group.addoption(
+        "--target", metavar="URL", help="base URL of the service under test"
+    )
+    group.addoption(
+        "--target-cmd",
+        metavar="CMD",
+        help="command that starts the service; it gets a free loopback port through "
+        "the profile's target.address_env (default HTTP_ADDR)",
+    )
+    group.addoption(
+        "--openapi", metavar="PATH_OR_URL", help="the service's OpenAPI document"
+    )
+    group.addoption(
+        "--profile", metavar="FILE", help="target profile (conformance.toml)"
+    )
+    group.addoption(
+        "--report-dir",
+        metavar="DIR",
+        help="where reports are written (default: reports/)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for category in CATEGORIES:
+        config.addinivalue_line(
+            "markers", f"{category}: conformance checks of {category}"
+        )
+    if not is_active(vars(config.option), os.environ):
+        return
+
+    try:
+        options = {**vars(config.option), "strict": _pytest_strict(config)}
+        settings = resolve_settings(options, os.environ)
+    except UsageError as exc:
+        raise pytest.UsageError(str(exc)) from exc
+
+    config.stash[RUNTIME_KEY] = Runtime(settings)
+    builtin = str(checks.PACKAGE_DIR)
+    if config.args_source == pytest.Config.ArgsSource.ARGS:
+        if builtin not in config.args:
+            config.args.append(builtin)
+    else:
+        config.args[:] = [builtin]
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Module | None:
+    """Collect the built-in check modules, whose names need not match ``python_files``."""
+    if file_path in checks.modules():
+        module: pytest.Module = pytest.Module.from_parent(parent, path=file_path)
+        return module
+    return None
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    runtime = config.stash.get(RUNTIME_KEY, None)
+    if runtime is not None:
+        runtime.close()
+        del config.stash[RUNTIME_KEY]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    runtime = session.config.stash.get(RUNTIME_KEY, None)
+    if runtime is None:
+        return
+
+    try:
+        runtime.start()
+    except ConformanceError as exc:
+        raise pytest.UsageError(str(exc)) from exc
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    runtime = config.stash.get(RUNTIME_KEY, None)
+    if runtime is None:
+        return []
+
+    settings = runtime.settings
+    lines = [f"conformance target: {runtime.report.target}"]
+    if settings.profile_path:
+        lines.append(f"conformance profile: {settings.profile_path}")
+    lines.append(f"conformance reports: {settings.report_dir}")
+    if settings.credentials.schemes():
+        lines.append(
+            f"conformance credentials for: {', '.join(settings.credentials.schemes())}"
+        )
+    return lines
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    for fixture, selection in OPERATION_FIXTURES.items():
+        if fixture in metafunc.fixturenames:
+            runtime = metafunc.config.stash.get(RUNTIME_KEY, None)
+            operations, reason = _operations(runtime, selection)
+            if operations:
+                metafunc.parametrize(
+                    fixture, operations, ids=[op.label for op in operations]
+                )
+            else:
+                skipped = pytest.param(None, marks=pytest.mark.skip(reason=reason))
+                metafunc.parametrize(fixture, [skipped], ids=["no operation"])
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        spec = spec_of(item)
+        if spec is not None:
+            item.extra_keyword_matches.add(spec.id)
+            item.user_properties.append(("check_id", spec.id))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    runtime = item.config.stash.get(RUNTIME_KEY, None)
+    spec = spec_of(item)
+    if runtime is None or spec is None:
+        return report
+
+    item.stash[DURATION_KEY] = item.stash.get(DURATION_KEY, 0.0) + call.duration
+    result = result_for(item, spec, report, call, runtime.redactor)
+    if result is None:
+        return report
+
+    runtime.report.results.append(result)
+    conclude(report, result, call)
+    if is_tolerated_warning(result, runtime.settings.strict):
+        report.outcome = "skipped"
+        report.wasxfail = f"{PASSING_WARNING}: {result.message}"
+    return report
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    runtime = session.config.stash.get(RUNTIME_KEY, None)
+    if runtime is None or session.config.option.collectonly:
+        return
+
+    report = runtime.finish()
+    try:
+        paths = write_reports(report, runtime.settings.report_dir, runtime.redactor)
+    except OSError as exc:
+        msg = f"The reports could not be written to {str(runtime.settings.report_dir)!r}: {exc}"
+        raise pytest.UsageError(msg) from exc
+    session.config.stash[REPORTS_KEY] = paths
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    runtime = config.stash.get(RUNTIME_KEY, None)
+    if runtime is None or not runtime.report.results:
+        return
+
+    terminalreporter.section("conformance")
+    text = render_summary(
+        runtime.report,
+        width=terminalreporter._tw.fullwidth,
+        color=terminalreporter._tw.hasmarkup,
+    )
+    terminalreporter.write(runtime.redactor.text(text))
+    for path in config.stash.get(REPORTS_KEY, []):
+        terminalreporter.write_line(f"report written: {path}")
+
+
+def _pytest_strict(config: pytest.Config) -> bool:
+    """pytest's own ``--strict`` also makes warning-severity failures fail the run."""
+    if getattr(config.option, "strict", False):
+        return True
+    try:
+        return str(config.getini("strict")).lower() in ("true", "1", "yes")
+    except ValueError:
+        return False
+
+
+def _operations(runtime: Runtime | None, selection: str) -> tuple[list[Operation], str]:
+    if runtime is None:
+        return [], "needs a target: pass --target URL or --target-cmd COMMAND"
+    try:
+        model = runtime.security_model
+    except UsageError as exc:
+        return [], str(exc)
+    if model is None:
+        return [], runtime.discovery.reason()
+
+    if selection == "secured":
+        chosen = model.secured()
+    elif selection == "explicitly public":
+        chosen = model.explicitly_public()
+    else:
+        chosen = list(model.operations)
+    if not chosen:
+        return [], f"the OpenAPI document declares no {selection} operation"
+    return chosen, ""

@@ -1,0 +1,169 @@
+"""The target profile: ``conformance.toml``.
+
+A profile describes one service: how to reach or launch it, what to expect of it, and
+which environment variables hold its credentials. Secrets never appear in the file
+itself: a credential names the variable that holds it, and loading the profile reads
+those variables, so an unset one stops the run before any probe.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from conformance.errors import ProfileError
+
+
+class Section(BaseModel):
+    """A profile table: unknown keys are typos, so they are refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TargetSection(Section):
+    url: str | None = None
+    command: str | None = None
+    openapi: str | None = None
+    address_env: dict[str, str] = Field(
+        default_factory=lambda: {"HTTP_ADDR": "{host}:{port}"}
+    )
+    env: dict[str, str] = Field(default_factory=dict)
+    ready_path: str | None = None
+    startup_timeout_s: float = Field(default=30.0, gt=0, le=600)
+    request_timeout_s: float = Field(default=10.0, gt=0, le=300)
+
+
+class HealthSection(Section):
+    path: str = "/healthz"
+    readiness_path: str | None = None
+    liveness_path: str | None = None
+    max_latency_s: float = Field(default=1.0, gt=0)
+
+
+class ExpectSection(Section):
+    """Expectations of the server's behaviour; defaults are the guide's values."""
+
+    header_timeout_s: float = Field(default=10.0, gt=0)
+    read_timeout_s: float = Field(default=30.0, gt=0)
+    idle_timeout_s: float = Field(default=120.0, gt=0)
+    max_header_bytes: int = Field(default=1 << 20, gt=0)
+    shutdown_grace_s: float = Field(default=30.0, gt=0)
+    failing_path: str | None = None
+    slow_path: str | None = None
+    stream_path: str | None = None
+
+
+class Dependency(Section):
+    """A dependency the target needs and the variable that points the target at it.
+
+    ``http``: the suite can stand a stub in its place; ``tcp``: a fault proxy;
+    ``embedded``: in-process (SQLite, say), reported by health but not interposable.
+    """
+
+    name: str
+    kind: str = Field(default="http", pattern="^(http|tcp|embedded)$")
+    env: str
+
+
+class CredentialRef(Section):
+    """Names of the variables that hold one security scheme's credentials."""
+
+    username_env: str | None = None
+    password_env: str | None = None
+    value_env: str | None = None
+    token_env: str | None = None
+    signing_key_env: str | None = None
+    algorithm: str | None = None
+    issuer: str | None = None
+    audience: str | None = None
+
+    def variable_names(self) -> dict[str, str]:
+        """Field name to variable name, for every variable this credential reads."""
+        fields = (
+            "username_env",
+            "password_env",
+            "value_env",
+            "token_env",
+            "signing_key_env",
+        )
+        return {f: getattr(self, f) for f in fields if getattr(self, f)}
+
+
+class ReportSection(Section):
+    dir: str | None = None
+    strict: bool = False
+
+
+class Profile(Section):
+    target: TargetSection = Field(default_factory=TargetSection)
+    health: HealthSection = Field(default_factory=HealthSection)
+    expect: ExpectSection = Field(default_factory=ExpectSection)
+    report: ReportSection = Field(default_factory=ReportSection)
+    dependencies: list[Dependency] = Field(default_factory=list)
+    credentials: dict[str, CredentialRef] = Field(default_factory=dict)
+    spans: list[dict[str, Any]] = Field(default_factory=list)
+    metrics: list[dict[str, Any]] = Field(default_factory=list)
+
+    @field_validator("dependencies")
+    @classmethod
+    def _unique_dependency_names(cls, value: list[Dependency]) -> list[Dependency]:
+        names = [d.name for d in value]
+        duplicated = sorted({n for n in names if names.count(n) > 1})
+        if duplicated:
+            msg = f"dependency names must be unique; repeated: {', '.join(duplicated)}"
+            raise ValueError(msg)
+        return value
+
+
+def load_profile(path: Path) -> Profile:
+    """Read and validate the profile at ``path``; every problem is a ProfileError."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        msg = f"The profile {str(path)!r} does not exist. Pass --profile with an existing file."
+        raise ProfileError(msg) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        msg = f"The profile {str(path)!r} cannot be read: {exc}."
+        raise ProfileError(msg) from exc
+    except tomllib.TOMLDecodeError as exc:
+        msg = f"The profile {str(path)!r} is not valid TOML: {exc}."
+        raise ProfileError(msg) from exc
+
+    try:
+        return Profile.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(_describe(error) for error in exc.errors())
+        msg = f"The profile {str(path)!r} is invalid: {problems}."
+        raise ProfileError(msg) from exc
+
+
+def resolve_credentials(
+    profile: Profile,
+    environ: Mapping[str, str] = os.environ,
+) -> dict[str, dict[str, str]]:
+    """Scheme name to ``{field: secret}``, read from the variables the profile names."""
+    resolved: dict[str, dict[str, str]] = {}
+    for scheme, ref in profile.credentials.items():
+        values: dict[str, str] = {}
+        for field_name, variable in ref.variable_names().items():
+            value = environ.get(variable)
+            if not value:
+                msg = (
+                    f"The profile's credentials.{scheme}.{field_name} names the variable "
+                    f"{variable!r}, which is not set. Export it before running the suite."
+                )
+                raise ProfileError(msg)
+            values[field_name.removesuffix("_env")] = value
+        resolved[scheme] = values
+
+    return resolved
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    location = ".".join(str(part) for part in error.get("loc", ())) or "(top level)"
+    return f"{location}: {error.get('msg', 'invalid')}"
