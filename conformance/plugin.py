@@ -15,6 +15,7 @@ import pytest
 from conformance import checks
 from conformance.errors import ConformanceError, UsageError
 from conformance.openapi.security import Operation
+from conformance.reports.junit import label_junit_file
 from conformance.reports.terminal import render_summary
 from conformance.reports.writers import write_reports
 from conformance.results import (
@@ -97,9 +98,15 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Mod
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     runtime = config.stash.get(RUNTIME_KEY, None)
-    if runtime is not None:
-        runtime.close()
-        del config.stash[RUNTIME_KEY]
+    if runtime is None:
+        return
+
+    runtime.close()
+    del config.stash[RUNTIME_KEY]
+    xml_path = getattr(config.option, "xmlpath", None)
+    if xml_path:
+        ids = {result.nodeid: result.id for result in runtime.report.results}
+        label_junit_file(Path(xml_path), ids, runtime.redactor)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
