@@ -45,7 +45,7 @@ def read_health(body: Any) -> HealthReport | None:
     if not isinstance(body, dict):
         return None
 
-    for reader in (_guide, _ietf, _spring):
+    for reader in (_guide, _spring, _ietf):
         report = reader(body)
         if report is not None:
             return report

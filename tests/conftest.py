@@ -44,7 +44,9 @@ def serve() -> Iterator[Serve]:
     launchers: list[Launcher] = []
     urls: dict[tuple[str, bool], str] = {}
 
-    def start(app: str, factory: bool = False, env: Mapping[str, str] | None = None) -> str:
+    def start(
+        app: str, factory: bool = False, env: Mapping[str, str] | None = None
+    ) -> str:
         key = (app, factory)
         if key not in urls:
             launcher = Launcher(

@@ -58,7 +58,9 @@ def test_a_profile_with_an_unknown_key_is_refused(pytester: pytest.Pytester) -> 
     """A misspelt key is reported with its location rather than ignored."""
     profile = pytester.makefile(".toml", conformance="[health]\npaht = '/healthz'\n")
 
-    result = pytester.runpytest("--profile", str(profile), "--target", "http://127.0.0.1:9")
+    result = pytester.runpytest(
+        "--profile", str(profile), "--target", "http://127.0.0.1:9"
+    )
 
     assert_usage_error(result, "health.paht")
 
@@ -73,7 +75,9 @@ def test_a_profile_naming_an_unset_variable_is_refused(
         conformance="[credentials.basic]\nusername_env = 'NOT_SET_ANYWHERE'\n",
     )
 
-    result = pytester.runpytest("--profile", str(profile), "--target", "http://127.0.0.1:9")
+    result = pytester.runpytest(
+        "--profile", str(profile), "--target", "http://127.0.0.1:9"
+    )
 
     assert_usage_error(result, "'NOT_SET_ANYWHERE', which is not set")
 
