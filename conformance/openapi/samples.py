@@ -104,10 +104,13 @@ def _scalar(kind: Any, schema: dict[str, Any]) -> Any:
     if kind == "integer":
         return max(1, int(schema.get("minimum", 1)))
     if kind == "number":
-        minimum = float(schema.get("minimum", 1) or 1)
-        return (
-            minimum + 1 if schema.get("exclusiveMinimum") is True else max(minimum, 1.0)
-        )
+        floor = float(schema.get("minimum", 1) or 1)
+        exclusive = schema.get("exclusiveMinimum")
+        if isinstance(exclusive, int | float) and not isinstance(exclusive, bool):
+            floor = max(floor, float(exclusive) + 1)
+        elif exclusive is True:
+            floor += 1
+        return max(floor, 1.0)
     if kind == "boolean":
         return True
     if schema.get("format") == "uuid":

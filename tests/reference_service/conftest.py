@@ -51,6 +51,24 @@ def restore_logging() -> Iterator[None]:
 
 
 @pytest.fixture
+def password() -> str:
+    """The Basic password of the test settings (user: admin)."""
+    return PASSWORD
+
+
+@pytest.fixture
+def api_key() -> str:
+    """One of the two API keys of the test settings."""
+    return API_KEY
+
+
+@pytest.fixture
+def jwt_secret() -> str:
+    """The HS256 secret of the test settings."""
+    return JWT_SECRET
+
+
+@pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
 

@@ -84,7 +84,7 @@ def test_samples_fill_path_parameters_and_required_fields() -> None:
 
     assert sample_path(operations["GET /orders/{id}"], DOCUMENT) == "/orders/1"
     body = sample_body(operations["POST /orders"], DOCUMENT)
-    assert body == {"amount": 2.0, "type": "retail"}
+    assert body == {"amount": 1.0, "type": "retail"}
 
 
 def test_cyclic_references_end() -> None:
