@@ -9,7 +9,7 @@ from collections.abc import Callable
 import httpx
 import jwt
 import pytest
-
+from fastapi import FastAPI
 
 pytestmark = pytest.mark.anyio
 
@@ -39,9 +39,10 @@ async def test_orders_without_credentials_get_401_with_basic_challenge(
 
 async def test_unknown_user_and_wrong_password_get_the_same_answer(
     client: httpx.AsyncClient,
+    password: str,
 ) -> None:
     """A wrong user name and a wrong password are indistinguishable 401s."""
-    wrong_user = await client.post("/orders", json=ORDER, auth=("eve", PASSWORD))
+    wrong_user = await client.post("/orders", json=ORDER, auth=("eve", password))
     wrong_password = await client.post("/orders", json=ORDER, auth=("admin", "nope"))
 
     assert wrong_user.status_code == wrong_password.status_code == 401
@@ -66,27 +67,31 @@ async def test_malformed_basic_header_gets_401_with_challenge(
 
 async def test_valid_basic_credentials_create_and_read_an_order(
     client: httpx.AsyncClient,
+    password: str,
 ) -> None:
     """With the right Basic credentials an order is stored and read back."""
-    created = await client.post("/orders", json=ORDER, auth=("admin", PASSWORD))
+    created = await client.post("/orders", json=ORDER, auth=("admin", password))
     assert created.status_code == 201
     order = created.json()
     assert order["amount"] == 12.5
     assert order["type"] == "book"
     assert len(order["id"]) == 32
 
-    fetched = await client.get(f"/orders/{order['id']}", auth=("admin", PASSWORD))
+    fetched = await client.get(f"/orders/{order['id']}", auth=("admin", password))
     assert fetched.status_code == 200
     assert fetched.json() == order
 
-    missing = await client.get("/orders/0" * 1, auth=("admin", PASSWORD))
+    missing = await client.get("/orders/0", auth=("admin", password))
     assert missing.status_code == 404
     assert missing.json() == {"detail": "order not found"}
 
 
-async def test_credentialed_answers_are_not_cached(client: httpx.AsyncClient) -> None:
+async def test_credentialed_answers_are_not_cached(
+    client: httpx.AsyncClient,
+    password: str,
+) -> None:
     """Answers to requests carrying credentials say no-store; all say nosniff."""
-    secured = await client.post("/orders", json=ORDER, auth=("admin", PASSWORD))
+    secured = await client.post("/orders", json=ORDER, auth=("admin", password))
     refused = await client.get("/users", headers={"X-API-Key": "wrong"})
     public = await client.get("/users/public")
 
@@ -99,13 +104,15 @@ async def test_credentialed_answers_are_not_cached(client: httpx.AsyncClient) ->
 
 async def test_users_list_requires_a_configured_api_key(
     client: httpx.AsyncClient,
+    password: str,
+    api_key: str,
 ) -> None:
     """The users list refuses a missing, unknown or misplaced key and accepts a good one."""
     missing = await client.get("/users")
     unknown = await client.get("/users", headers={"X-API-Key": "not-a-key"})
-    in_query = await client.get("/users", params={"api_key": API_KEY})
-    basic_instead = await client.get("/users", auth=("admin", PASSWORD))
-    accepted = await client.get("/users", headers={"X-API-Key": API_KEY})
+    in_query = await client.get("/users", params={"api_key": api_key})
+    basic_instead = await client.get("/users", auth=("admin", password))
+    accepted = await client.get("/users", headers={"X-API-Key": api_key})
     second_key = await client.get("/users", headers={"X-API-Key": "another-key"})
 
     for response in (missing, unknown, in_query, basic_instead):
@@ -117,10 +124,11 @@ async def test_users_list_requires_a_configured_api_key(
 
 async def test_admin_without_token_gets_401_with_bearer_challenge(
     client: httpx.AsyncClient,
+    password: str,
 ) -> None:
     """The JWT-protected operation challenges anonymous and non-bearer callers."""
     anonymous = await client.get("/users/admin")
-    basic = await client.get("/users/admin", auth=("admin", PASSWORD))
+    basic = await client.get("/users/admin", auth=("admin", password))
 
     for response in (anonymous, basic):
         assert response.status_code == 401
@@ -130,6 +138,7 @@ async def test_admin_without_token_gets_401_with_bearer_challenge(
 async def test_forged_and_invalid_tokens_get_401_invalid_token(
     client: httpx.AsyncClient,
     make_token: TokenFactory,
+    jwt_secret: str,
 ) -> None:
     """Wrong signatures, alg none, expiry and a missing exp all answer invalid_token."""
     scopes = "api:read api:write"
@@ -144,7 +153,7 @@ async def test_forged_and_invalid_tokens_get_401_invalid_token(
         "alg none": unsigned,
         "not a jwt": "abc.def.ghi",
         "tampered": make_token(scopes)[:-4] + "AAAA",
-        "no exp": jwt.encode({"sub": "x", "scope": scopes}, JWT_SECRET),
+        "no exp": jwt.encode({"sub": "x", "scope": scopes}, jwt_secret),
         "audience unasked": make_token(scopes, aud="someone-else"),
     }
     for name, token in tokens.items():
@@ -189,12 +198,12 @@ async def test_token_with_the_scopes_is_accepted(
 async def test_issuer_and_audience_are_checked_when_configured(
     client: httpx.AsyncClient,
     make_token: TokenFactory,
-    app: object,
+    app: FastAPI,
 ) -> None:
     """With JWT_ISSUER and JWT_AUDIENCE set, tokens must carry both, matching."""
-    settings = client._transport.app.state.settings  # type: ignore[attr-defined]
-    strict = settings.model_copy(update={"jwt_issuer": "iss-1", "jwt_audience": "aud-1"})
-    client._transport.app.state.settings = strict  # type: ignore[attr-defined]
+    app.state.settings = app.state.settings.model_copy(
+        update={"jwt_issuer": "iss-1", "jwt_audience": "aud-1"},
+    )
     scopes = "api:read api:write"
 
     good = make_token(scopes, iss="iss-1", aud="aud-1")

@@ -150,7 +150,9 @@ def test_settings_are_frozen() -> None:
         settings.log_level = "debug"  # type: ignore[misc]
 
 
-def test_missing_database_url_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_database_url_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """A missing required variable is reported by name with an example value."""
     variables = {k: v for k, v in REQUIRED.items() if k != "DATABASE_URL"}
 

@@ -1,0 +1,116 @@
+"""Logging: JSON lines for machines, plain lines for people.
+
+Off a terminal (containers, log shippers) every line on stdout is one JSON
+object; on a terminal the same records read as single human lines. Uvicorn's
+loggers go through the same handler so nothing bypasses the format.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+}
+
+# Uvicorn's own loggers; they must propagate to the root handler.
+_UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+
+# Attributes every LogRecord has; anything else on a record came from `extra=`.
+_RECORD_FIELDS = frozenset(
+    logging.LogRecord("", 0, "", 0, "", None, None).__dict__,
+) | {"message", "asctime", "color_message", "taskName"}
+
+
+def _timestamp(record: logging.LogRecord) -> str:
+    moment = datetime.fromtimestamp(record.created, tz=UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _extra_fields(record: logging.LogRecord) -> dict[str, Any]:
+    return {
+        key: value
+        for key, value in record.__dict__.items()
+        if key not in _RECORD_FIELDS and not key.startswith("_")
+    }
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record: time, level, msg, logger and the extras."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": _timestamp(record),
+            "level": record.levelname.lower(),
+            "msg": record.getMessage(),
+            "logger": record.name,
+        }
+        entry.update(_extra_fields(record))
+        if record.exc_info:
+            entry["error"] = repr(record.exc_info[1])
+            entry["traceback"] = self.formatException(record.exc_info)
+
+        return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+class TerminalFormatter(logging.Formatter):
+    """A single readable line: time, level, logger, message, then key=value."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = " ".join(
+            f"{key}={value!r}" for key, value in _extra_fields(record).items()
+        )
+        line = (
+            f"{_timestamp(record)} {record.levelname:<7} "
+            f"{record.name}: {record.getMessage()}"
+        )
+        if fields:
+            line = f"{line} {fields}"
+        if record.exc_info:
+            line = f"{line}\n{self.formatException(record.exc_info)}"
+
+        return line
+
+
+def configure_logging(level: str = "info", stream: TextIO | None = None) -> None:
+    """Send every record, uvicorn's included, to one handler on stdout."""
+    target = stream if stream is not None else sys.stdout
+    handler = logging.StreamHandler(target)
+    handler.setFormatter(TerminalFormatter() if target.isatty() else JsonFormatter())
+
+    root = logging.getLogger()
+    for existing in root.handlers[:]:
+        root.removeHandler(existing)
+    root.addHandler(handler)
+    set_level(level)
+    # Python warnings (a library's deprecation, PyJWT's short-key notice) would
+    # otherwise be written raw to stderr, breaking the one-JSON-per-line rule.
+    logging.captureWarnings(True)
+
+    for name in _UVICORN_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
+        logger.setLevel(logging.NOTSET)
+
+
+def set_level(level: str) -> str:
+    """Change the level at runtime and return the previous one's name."""
+    try:
+        number = LEVELS[level.lower()]
+    except KeyError:
+        msg = f"unknown log level {level!r}; choose one of {', '.join(LEVELS)}"
+        raise ValueError(msg) from None
+
+    root = logging.getLogger()
+    previous = logging.getLevelName(root.level).lower()
+    root.setLevel(number)
+
+    return previous

@@ -1,0 +1,124 @@
+"""Pure ASGI middleware: access log, security headers, unhandled errors.
+
+Pure ASGI classes (not BaseHTTPMiddleware) keep streaming responses streaming
+and add no task per request. Order in `app.py`, outermost first: access log,
+security headers, errors; so the 500 that the error middleware writes is both
+logged and given its headers.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from starlette.datastructures import MutableHeaders
+from starlette.requests import ClientDisconnect
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from reference_service.errors import log_unhandled, send_internal_error
+
+access_logger = logging.getLogger("reference_service.access")
+
+# Headers that carry credentials; their answers must not be cached (RFC 9111
+# section 5.2.2.5).
+_CREDENTIAL_HEADERS = (b"authorization", b"x-api-key")
+
+
+class AccessLogMiddleware:
+    """Logs one line per request: method, path (never the query), status, time."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_status)
+        finally:
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            access_logger.info(
+                "request",
+                extra={
+                    "http.method": scope["method"],
+                    # The query string stays out: it may carry tokens.
+                    "http.path": scope["path"],
+                    "http.status": status,
+                    "http.time_ms": round(elapsed_ms, 3),
+                },
+            )
+
+
+class SecurityHeadersMiddleware:
+    """Adds nosniff everywhere and no-store to answers for credentialed requests."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        credentialed = any(
+            name.lower() in _CREDENTIAL_HEADERS for name, _ in scope["headers"]
+        )
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["X-Content-Type-Options"] = "nosniff"
+                if credentialed:
+                    headers["Cache-Control"] = "no-store"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class ErrorMiddleware:
+    """Turns an unhandled exception into a JSON 500 and logs its traceback.
+
+    Starlette's outermost error middleware would also answer, but it re-raises
+    so the server logs the error a second time, and it sits outside the other
+    middleware, so its answer would miss the security headers and the access
+    log.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        started = False
+
+        async def send_tracking(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_tracking)
+        except ClientDisconnect:
+            # The client went away mid-request: nothing to answer, not our error.
+            access_logger.info(
+                "client disconnected", extra={"http.path": scope["path"]}
+            )
+        except Exception as exc:
+            log_unhandled(scope["method"], scope["path"], exc)
+            if not started:
+                await send_internal_error(send)

@@ -1,0 +1,225 @@
+"""Configuration from the environment, resolved once into a frozen object.
+
+`get_settings()` is cached so every part of the service sees the same values;
+tests call `get_settings.cache_clear()` after changing the environment, or pass
+a `Settings` straight to `create_app`.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Annotated, Any, Literal, NamedTuple
+
+from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+LogLevel = Literal["debug", "info", "warning", "error"]
+
+_UNITS = {
+    "ns": 1e-9,
+    "us": 1e-6,
+    "µs": 1e-6,  # Go accepts the micro sign and the Greek mu.
+    "μs": 1e-6,
+    "ms": 1e-3,
+    "s": 1.0,
+    "m": 60.0,
+    "h": 3600.0,
+}
+_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)([^\d.]*)")
+_DURATION_HINT = (
+    "write a number and a unit (ns, us, ms, s, m, h), e.g. 10s, 1m30s, 500ms"
+)
+_SQLITE_PREFIX = "sqlite:///"
+MIN_JWT_SECRET = 32
+
+
+def parse_duration(text: str) -> float:
+    """Parse a Go duration ("10s", "1m30s", "500ms") into seconds.
+
+    Go's syntax is used because the guide's variables are written in it, so the
+    same deployment files work for services in either language.
+    """
+    value = text.strip()
+    if value in ("0", "+0"):
+        return 0.0
+    if not value:
+        msg = f"the duration is empty; {_DURATION_HINT}"
+        raise ValueError(msg)
+    if value.startswith("-"):
+        msg = "a timeout must not be negative"
+        raise ValueError(msg)
+
+    value = value.removeprefix("+")
+    total = 0.0
+    position = 0
+    while position < len(value):
+        match = _DURATION_PART.match(value, position)
+        if match is None:
+            msg = f"expected a number at {value[position:]!r}; {_DURATION_HINT}"
+            raise ValueError(msg)
+        number, unit = match.groups()
+        if not unit:
+            msg = f"missing a unit after {number!r}; {_DURATION_HINT}"
+            raise ValueError(msg)
+        if unit not in _UNITS:
+            msg = f"unknown unit {unit!r}; {_DURATION_HINT}"
+            raise ValueError(msg)
+        total += float(number) * _UNITS[unit]
+        position = match.end()
+
+    return total
+
+
+def _to_seconds(value: Any) -> Any:
+    """Accept Go duration strings from the environment and numbers from code."""
+    if isinstance(value, str):
+        return parse_duration(value)
+    return value
+
+
+Duration = Annotated[float, BeforeValidator(_to_seconds), Field(ge=0)]
+
+
+class ListenAddress(NamedTuple):
+    """Where the HTTP server binds."""
+
+    host: str
+    port: int
+
+
+def parse_listen_address(text: str) -> ListenAddress:
+    """Parse Go's listen address forms: "host:port", ":port", "[::1]:port"."""
+    host, sep, port_text = text.strip().rpartition(":")
+    if not sep:
+        msg = "missing the port; write host:port, :port or [::1]:port"
+        raise ValueError(msg)
+    if not (port_text.isascii() and port_text.isdigit()) or int(port_text) > 65535:
+        msg = f"the port {port_text!r} is not a number from 0 to 65535"
+        raise ValueError(msg)
+
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif ":" in host:
+        msg = f"an IPv6 host needs brackets: [{host}]:{port_text}"
+        raise ValueError(msg)
+    # Go binds every interface when the host is empty.
+    return ListenAddress(host or "0.0.0.0", int(port_text))
+
+
+def _to_listen_address(value: Any) -> Any:
+    if isinstance(value, str):
+        return parse_listen_address(value)
+    return value
+
+
+class Settings(BaseSettings):
+    """Every knob of the service; each field reads the variable of its name."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore")
+
+    http_addr: Annotated[
+        ListenAddress, NoDecode, BeforeValidator(_to_listen_address)
+    ] = ListenAddress("0.0.0.0", 8080)
+    database_url: str = Field(examples=["sqlite:///path/to/orders.db"])
+    log_level: LogLevel = "info"
+    service_name: str = Field(default="reference-service", min_length=1)
+
+    read_header_timeout: Duration = 10.0
+    read_timeout: Duration = 30.0
+    write_timeout: Duration = 60.0
+    idle_timeout: Duration = 120.0
+    shutdown_grace: Duration = 30.0
+
+    basic_auth_user: str = Field(default="admin", min_length=1)
+    basic_auth_password: SecretStr = Field(examples=["a long random password"])
+    api_keys: Annotated[tuple[SecretStr, ...], NoDecode] = Field(
+        examples=["key-one,key-two"],
+    )
+    jwt_secret: SecretStr = Field(examples=["32 or more random characters"])
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower_level(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        if not value.startswith(_SQLITE_PREFIX) or value == _SQLITE_PREFIX:
+            msg = "must be a SQLite URL such as sqlite:///path/to/orders.db"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: Any) -> Any:
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if not isinstance(value, str):
+            return value
+        keys = tuple(key.strip() for key in value.split(",") if key.strip())
+        if not keys:
+            msg = "must list at least one key, separated by commas"
+            raise ValueError(msg)
+        return keys
+
+    @field_validator("basic_auth_password", "jwt_secret")
+    @classmethod
+    def _check_not_empty(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value():
+            msg = "must not be empty"
+            raise ValueError(msg)
+        return value
+
+    @property
+    def jwt_secret_is_short(self) -> bool:
+        """RFC 7518 section 3.2 wants HS256 keys of 256 bits or more."""
+        return len(self.jwt_secret.get_secret_value()) < MIN_JWT_SECRET
+
+    @property
+    def database_path(self) -> str:
+        """The SQLite file path: relative after three slashes, absolute after four."""
+        return self.database_url.removeprefix(_SQLITE_PREFIX)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Read the environment once; raises pydantic.ValidationError when invalid."""
+    return Settings()  # type: ignore[call-arg]  # values come from the environment
+
+
+# Values of these variables never appear in messages: they are secrets or may
+# embed credentials (a database URL often does).
+_CONCEALED = frozenset(
+    {"database_url", "basic_auth_password", "api_keys", "jwt_secret"},
+)
+
+
+def describe_errors(error: ValidationError) -> list[str]:
+    """Turn a validation error into one message per variable, naming it."""
+    messages: list[str] = []
+    for detail in error.errors(include_url=False):
+        field = str(detail["loc"][0]) if detail["loc"] else "settings"
+        messages.append(_describe(field, detail))
+
+    return messages
+
+
+def _describe(field: str, detail: Any) -> str:
+    variable = field.upper()
+    if detail["type"] == "missing":
+        examples = (
+            Settings.model_fields[field].examples
+            if field in Settings.model_fields
+            else None
+        )
+        hint = f" (set it to {examples[0]})" if examples else ""
+        return f"{variable} is required{hint}"
+
+    reason = str(detail["msg"]).removeprefix("Value error, ")
+    if field in _CONCEALED or not isinstance(detail.get("input"), str):
+        return f"{variable} is invalid: {reason}"
+    return f"{variable}={detail['input']!r} is invalid: {reason}"
