@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable, Iterator, Mapping
-from pathlib import Path
 
+# httpx imports httpcore when its first client is built. Were that inside a test that
+# uses pytester, pytester's restore of sys.modules would drop httpcore, and the next
+# import would make new exception classes that httpx no longer translates. Importing
+# it here, before any test, keeps one copy for the whole session.
+import httpcore  # noqa: F401
 import pytest
 
 from conformance.launcher import Launcher, LaunchSpec
+from tests.support import REPO, RunSuite, SuiteRun
 
-REPO = Path(__file__).resolve().parents[1]
 TEST_SECRETS = {
     "BASIC_AUTH_USER": "tester",
     "BASIC_AUTH_PASSWORD": "pw-Canary-7f3a9c1e",
@@ -74,3 +79,29 @@ def secrets_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     for name, value in TEST_SECRETS.items():
         monkeypatch.setenv(name, value)
     return dict(TEST_SECRETS)
+
+
+CHECK_PROFILE = """
+[health]
+path = "/healthz"
+
+[[dependencies]]
+name = "database"
+kind = "embedded"
+env = "DATABASE_URL"
+"""
+
+
+@pytest.fixture
+def run_suite(pytester: pytest.Pytester, serve: Serve) -> RunSuite:
+    """Serve a target app and run the suite against it with a small profile."""
+    profile = pytester.makefile(".toml", conformance=CHECK_PROFILE)
+
+    def run(app: str, *args: str, factory: bool = True) -> SuiteRun:
+        url = serve(app, factory=factory)
+        result = pytester.runpytest("--target", url, "--profile", str(profile), *args)
+        report_path = pytester.path / "reports" / "conformance.json"
+        report = json.loads(report_path.read_text()) if report_path.exists() else {}
+        return SuiteRun(result, report)
+
+    return run
