@@ -153,7 +153,11 @@ class Launcher:
         """Start one instance on a free port; wait until it answers unless told not to."""
         port = free_port()
         instance_dir = Path(tempfile.mkdtemp(prefix=f"{port}-", dir=self._scratch.name))
-        values = {"host": LOOPBACK, "port": str(port), "instance_dir": str(instance_dir)}
+        values = {
+            "host": LOOPBACK,
+            "port": str(port),
+            "instance_dir": str(instance_dir),
+        }
         env = self._environment(values, extra_env or {})
         try:
             process = subprocess.Popen(

@@ -88,7 +88,9 @@ def pytest_configure(config: pytest.Config) -> None:
         config.args[:] = [builtin]
 
 
-def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Module | None:
+def pytest_collect_file(
+    file_path: Path, parent: pytest.Collector
+) -> pytest.Module | None:
     """Collect the built-in check modules, whose names need not match ``python_files``."""
     if file_path in checks.modules():
         module: pytest.Module = pytest.Module.from_parent(parent, path=file_path)

@@ -21,7 +21,9 @@ def junit_key(nodeid: str) -> tuple[str, str]:
     return ".".join([module, *parts[1:-1]]), parts[-1]
 
 
-def label_junit_file(path: Path, ids_by_nodeid: Mapping[str, str], redactor: Redactor) -> None:
+def label_junit_file(
+    path: Path, ids_by_nodeid: Mapping[str, str], redactor: Redactor
+) -> None:
     """Prefix each check's test case name with its ID and redact the whole file."""
     if not path.is_file():
         return
@@ -32,7 +34,11 @@ def label_junit_file(path: Path, ids_by_nodeid: Mapping[str, str], redactor: Red
         classname = case.get("classname", "")
         name = case.get("name", "")
         check_id = next(
-            (cid for (cls, nm), cid in ids.items() if nm == name and classname.endswith(cls)),
+            (
+                cid
+                for (cls, nm), cid in ids.items()
+                if nm == name and classname.endswith(cls)
+            ),
             None,
         )
         if check_id is not None and not name.startswith(check_id):

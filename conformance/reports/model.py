@@ -62,7 +62,7 @@ class RunReport:
         return ordered + sorted(present - set(ordered))
 
     def in_category(self, category: str) -> list[CheckResult]:
-        return [r for r in self.results if r.category == category]
+        return sorted((r for r in self.results if r.category == category), key=lambda r: r.id)
 
     def summary(self) -> dict[str, Any]:
         outcomes = Counter(r.outcome for r in self.results)

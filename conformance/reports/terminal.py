@@ -18,6 +18,8 @@ STYLES = {
     "error": "magenta",
 }
 REASON_WIDTH = 110
+MAX_REASONS = 5
+SEVERITY_ORDER = ["error", "failed", "warning", "skipped", "passed"]
 
 
 def render_summary(report: RunReport, width: int, color: bool) -> str:
@@ -54,17 +56,36 @@ def shown_outcome(result: CheckResult) -> str:
 
 
 def _category_table(category: str, results: list[CheckResult]) -> Table:
+    """One row per check; instances that did not pass are listed with their reasons."""
     table = Table(title=category.capitalize(), title_justify="left", expand=False)
     table.add_column("Check", no_wrap=True)
     table.add_column("Outcome", no_wrap=True)
-    table.add_column("Title / reason")
+    table.add_column("Title / reasons")
+    by_id: dict[str, list[CheckResult]] = {}
     for result in results:
-        outcome = shown_outcome(result)
-        label = result.id + (f" [{result.instance}]" if result.instance else "")
-        detail = Text(result.title)
-        if outcome != "passed" and result.message:
-            detail.append("\n" + _one_line(result.message), style=STYLES[outcome])
-        table.add_row(Text(label), Text(outcome, style=STYLES[outcome]), detail)
+        by_id.setdefault(result.id, []).append(result)
+
+    for check_id, instances in by_id.items():
+        outcomes = [shown_outcome(r) for r in instances]
+        worst = min(outcomes, key=SEVERITY_ORDER.index)
+        tally = (
+            worst
+            if len(instances) == 1
+            else f"{worst} {outcomes.count(worst)}/{len(instances)}"
+        )
+        detail = Text(instances[0].title)
+        troubled = [r for r in instances if shown_outcome(r) != "passed"]
+        for result in troubled[:MAX_REASONS]:
+            where = (
+                f"[{result.instance}] "
+                if result.instance and len(instances) > 1
+                else ""
+            )
+            reason = _one_line(where + (result.message or shown_outcome(result)))
+            detail.append("\n" + reason, style=STYLES[shown_outcome(result)])
+        if len(troubled) > MAX_REASONS:
+            detail.append(f"\n… {len(troubled) - MAX_REASONS} more in the HTML report")
+        table.add_row(Text(check_id), Text(tally, style=STYLES[worst]), detail)
 
     return table
 
