@@ -62,7 +62,9 @@ class RunReport:
         return ordered + sorted(present - set(ordered))
 
     def in_category(self, category: str) -> list[CheckResult]:
-        return sorted((r for r in self.results if r.category == category), key=lambda r: r.id)
+        return sorted(
+            (r for r in self.results if r.category == category), key=lambda r: r.id
+        )
 
     def summary(self) -> dict[str, Any]:
         outcomes = Counter(r.outcome for r in self.results)
