@@ -1,0 +1,1 @@
+"""Servers the suite stands in a target's path: dependency stubs and fault proxies."""
