@@ -13,6 +13,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
+from urllib.parse import urlencode
 
 import httpx
 
@@ -79,11 +80,14 @@ class HttpProbe:
         headers: Mapping[str, str] | None = None,
         json_body: Any = None,
         content: bytes | None = None,
+        params: Mapping[str, str] | None = None,
         timeout_s: float | None = None,
     ) -> ProbeResponse:
         """Send one request; raise ProbeError when no HTTP answer arrives in time."""
         limit = timeout_s or self.timeout_s
         url = path if "://" in path else self.base_url + path
+        if params:
+            url += ("&" if "?" in url else "?") + urlencode(params)
         body = content
         request_headers = {"user-agent": USER_AGENT, **(headers or {})}
         if json_body is not None:

@@ -22,7 +22,7 @@ from conformance.errors import ProfileError
 class Section(BaseModel):
     """A profile table: unknown keys are typos, so they are refused."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
 class TargetSection(Section):
@@ -36,6 +36,25 @@ class TargetSection(Section):
     ready_path: str | None = None
     startup_timeout_s: float = Field(default=30.0, gt=0, le=600)
     request_timeout_s: float = Field(default=10.0, gt=0, le=300)
+
+
+class RequestSpec(Section):
+    """A request the suite sends on the profile's behalf, e.g. one that creates an order.
+
+    ``auth`` names the security scheme (as the OpenAPI document names it) whose
+    credentials the request carries; ``scopes`` are put into a minted JWT.
+    """
+
+    method: str = "GET"
+    path: str
+    json_body: Any = Field(default=None, alias="json")
+    headers: dict[str, str] = Field(default_factory=dict)
+    auth: str | None = None
+    scopes: list[str] = Field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return f"{self.method.upper()} {self.path}"
 
 
 class HealthSection(Section):
@@ -53,9 +72,27 @@ class ExpectSection(Section):
     idle_timeout_s: float = Field(default=120.0, gt=0)
     max_header_bytes: int = Field(default=1 << 20, gt=0)
     shutdown_grace_s: float = Field(default=30.0, gt=0)
-    failing_path: str | None = None
-    slow_path: str | None = None
-    stream_path: str | None = None
+    failing_request: RequestSpec | None = None
+    slow_request: RequestSpec | None = None
+    stream_request: RequestSpec | None = None
+
+
+class TracingSection(Section):
+    """What the tracing checks send; without these they pick operations from OpenAPI."""
+
+    flush_window_s: float = Field(default=10.0, gt=0, le=120)
+    probe: RequestSpec | None = None
+    templated: list[RequestSpec] = Field(default_factory=list)
+
+
+class SpanExpectation(Section):
+    """A span the target must emit while serving ``request`` (TRC-07)."""
+
+    request: RequestSpec
+    name: str
+    kind: str | None = None
+    parent: str | None = None
+    attributes: dict[str, Any] = Field(default_factory=dict)
 
 
 class Dependency(Section):
@@ -63,11 +100,13 @@ class Dependency(Section):
 
     ``http``: the suite can stand a stub in its place; ``tcp``: a fault proxy;
     ``embedded``: in-process (SQLite, say), reported by health but not interposable.
+    ``trigger`` is a request that makes the target call the dependency (TRC-09).
     """
 
     name: str
     kind: str = Field(default="http", pattern="^(http|tcp|embedded)$")
     env: str
+    trigger: RequestSpec | None = None
 
 
 class CredentialRef(Section):
@@ -106,7 +145,8 @@ class Profile(Section):
     report: ReportSection = Field(default_factory=ReportSection)
     dependencies: list[Dependency] = Field(default_factory=list)
     credentials: dict[str, CredentialRef] = Field(default_factory=dict)
-    spans: list[dict[str, Any]] = Field(default_factory=list)
+    tracing: TracingSection = Field(default_factory=TracingSection)
+    spans: list[SpanExpectation] = Field(default_factory=list)
     metrics: list[dict[str, Any]] = Field(default_factory=list)
 
     @field_validator("dependencies")
