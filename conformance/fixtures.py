@@ -6,6 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from conformance.calls import Caller
+from conformance.errors import UsageError
 from conformance.evidence import Evidence
 from conformance.launcher import Launcher
 from conformance.openapi.document import OpenAPIDocument
@@ -16,6 +18,8 @@ from conformance.redaction import Redactor
 from conformance.runtime import Runtime
 from conformance.settings import Settings
 from conformance.state import EVIDENCE_KEY, RUNTIME_KEY
+from conformance.stubs.http_stub import DependencyStub
+from conformance.telemetry import TelemetryStore
 
 
 @pytest.fixture(scope="session")
@@ -83,3 +87,25 @@ def launcher(conformance_runtime: Runtime) -> Launcher:
     if conformance_runtime.launcher is None:
         pytest.skip("needs a launch command: pass --target-cmd or set target.command")
     return conformance_runtime.launcher
+
+
+@pytest.fixture(scope="session")
+def telemetry(conformance_runtime: Runtime) -> TelemetryStore:
+    """What the target exported to the suite's OTLP receiver, with deadline waits."""
+    return conformance_runtime.telemetry
+
+
+@pytest.fixture(scope="session")
+def dependency_stubs(conformance_runtime: Runtime) -> dict[str, DependencyStub]:
+    """The stubs standing in for the target's declared HTTP dependencies, by name."""
+    return conformance_runtime.stubs
+
+
+@pytest.fixture
+def caller(http: HttpProbe, settings: Settings, conformance_runtime: Runtime) -> Caller:
+    """Sends the profile's request specs with the credentials their scheme needs."""
+    try:
+        model = conformance_runtime.security_model
+    except UsageError:
+        model = None
+    return Caller(http, settings, model)

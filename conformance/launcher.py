@@ -137,10 +137,17 @@ class LaunchSpec:
 
 
 class Launcher:
-    """Starts instances of the target and stops every one it started."""
+    """Starts instances of the target and stops every one it started.
 
-    def __init__(self, spec: LaunchSpec) -> None:
+    ``suite_env`` holds what the suite itself puts in the target's path: the OTLP
+    exporter variables pointing at its receiver, and each stubbed dependency's URL.
+    """
+
+    def __init__(
+        self, spec: LaunchSpec, suite_env: Mapping[str, str] | None = None
+    ) -> None:
         self.spec = spec
+        self.suite_env = dict(suite_env or {})
         self._argv = _split(spec.command)
         self._instances: list[LaunchedTarget] = []
         self._scratch = tempfile.TemporaryDirectory(prefix="conformance-")
@@ -223,6 +230,7 @@ class Launcher:
             env[name] = _fill(template, values)
         for name, template in self.spec.address_env.items():
             env[name] = _fill(template, values)
+        env.update(self.suite_env)
         env.update(extra_env)
 
         return env

@@ -63,6 +63,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="DIR",
         help="where reports are written (default: reports/)",
     )
+    group.addoption(
+        "--otlp-http",
+        metavar="HOST:PORT",
+        help="the suite's OTLP/HTTP receiver (default 127.0.0.1:4318; port 0 for any)",
+    )
+    group.addoption(
+        "--otlp-grpc",
+        metavar="HOST:PORT",
+        help="the suite's OTLP/gRPC receiver (default 127.0.0.1:4317; port 0 for any)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -132,6 +142,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     if settings.profile_path:
         lines.append(f"conformance profile: {settings.profile_path}")
     lines.append(f"conformance reports: {settings.report_dir}")
+    lines.append(f"conformance OTLP receiver: {runtime.receiver_summary()}")
     if settings.credentials.schemes():
         lines.append(
             f"conformance credentials for: {', '.join(settings.credentials.schemes())}"

@@ -26,6 +26,8 @@ from conformance.probe import USER_AGENT
 from conformance.redaction import Redactor
 from conformance.reports.model import RunReport
 from conformance.settings import Settings
+from conformance.stubs.http_stub import DependencyStub
+from conformance.telemetry import OtlpReceiver, TelemetryStore
 
 
 class Runtime:
@@ -40,7 +42,14 @@ class Runtime:
                 self.redactor.add_basic_credentials(
                     values["username"], values["password"]
                 )
-        self.launcher = _launcher(settings)
+        self.telemetry = TelemetryStore()
+        self.receiver = OtlpReceiver(
+            self.telemetry,
+            http_address=settings.otlp_http,
+            grpc_address=settings.otlp_grpc,
+        )
+        self.stubs: dict[str, DependencyStub] = {}
+        self.launcher: Launcher | None = None
         self.main_instance: LaunchedTarget | None = None
         self.base_url = settings.target_url or ""
         self.client = httpx.Client(
@@ -58,7 +67,15 @@ class Runtime:
         return self.settings.profile.target.request_timeout_s
 
     def start(self) -> None:
-        """Reach or launch the target, and read the OpenAPI document the user named."""
+        """Start the receiver and stubs, reach or launch the target, read named OpenAPI."""
+        self.receiver.start()
+        if self.settings.target_cmd is not None:
+            self.stubs = _start_stubs(self.settings)
+            suite_env = self.receiver.exporter_env()
+            for dependency in self.settings.profile.dependencies:
+                if dependency.name in self.stubs:
+                    suite_env[dependency.env] = self.stubs[dependency.name].url
+            self.launcher = _launcher(self.settings, suite_env)
         self._reach_or_launch()
         if self.settings.openapi:
             self.discovery  # noqa: B018 - a named document that cannot be read stops the run
@@ -81,6 +98,12 @@ class Runtime:
         except httpx.HTTPError:
             # It accepted the connection; what it does next is for the checks to judge.
             pass
+
+    def receiver_summary(self) -> str:
+        try:
+            return f"{self.receiver.http_endpoint} (HTTP), {self.receiver.grpc_endpoint} (gRPC)"
+        except RuntimeError:
+            return "not started"
 
     def close(self) -> None:
         self.client.close()
@@ -123,10 +146,17 @@ class Runtime:
         return discovery
 
 
-def _launcher(settings: Settings) -> Launcher | None:
-    if settings.target_cmd is None:
-        return None
+def _start_stubs(settings: Settings) -> dict[str, DependencyStub]:
+    stubs: dict[str, DependencyStub] = {}
+    for dependency in settings.profile.dependencies:
+        if dependency.kind == "http":
+            stubs[dependency.name] = DependencyStub(dependency.name)
+            stubs[dependency.name].start()
+    return stubs
 
+
+def _launcher(settings: Settings, suite_env: dict[str, str]) -> Launcher:
+    assert settings.target_cmd is not None
     target = settings.profile.target
     return Launcher(
         LaunchSpec(
@@ -136,5 +166,6 @@ def _launcher(settings: Settings) -> Launcher | None:
             ready_path=target.ready_path,
             startup_timeout_s=target.startup_timeout_s,
             cwd=Path.cwd(),
-        )
+        ),
+        suite_env,
     )

@@ -23,7 +23,11 @@ ENVIRONMENT: Final = {
     "openapi": "CONFORMANCE_OPENAPI",
     "profile": "CONFORMANCE_PROFILE",
     "report_dir": "CONFORMANCE_REPORT_DIR",
+    "otlp_http": "CONFORMANCE_OTLP_HTTP",
+    "otlp_grpc": "CONFORMANCE_OTLP_GRPC",
 }
+DEFAULT_OTLP_HTTP: Final = "127.0.0.1:4318"
+DEFAULT_OTLP_GRPC: Final = "127.0.0.1:4317"
 DEFAULT_REPORT_DIR: Final = "reports"
 
 
@@ -59,6 +63,8 @@ class Settings:
     profile: Profile
     profile_path: Path | None = None
     credentials: Credentials = field(default_factory=lambda: Credentials({}))
+    otlp_http: str = DEFAULT_OTLP_HTTP
+    otlp_grpc: str = DEFAULT_OTLP_GRPC
 
     @property
     def launches_target(self) -> bool:
@@ -106,6 +112,8 @@ def resolve_settings(
     report_dir = _pick(
         "report_dir", options, environ, ("profile report.dir", profile.report.dir)
     )
+    otlp_http = _pick("otlp_http", options, environ, None)
+    otlp_grpc = _pick("otlp_grpc", options, environ, None)
 
     if target is None and command is None:
         msg = (
@@ -127,6 +135,8 @@ def resolve_settings(
         profile=profile,
         profile_path=profile_path,
         credentials=Credentials(resolve_credentials(profile, environ)),
+        otlp_http=otlp_http.value if otlp_http else DEFAULT_OTLP_HTTP,
+        otlp_grpc=otlp_grpc.value if otlp_grpc else DEFAULT_OTLP_GRPC,
     )
 
 

@@ -105,3 +105,10 @@ def run_suite(pytester: pytest.Pytester, serve: Serve) -> RunSuite:
         return SuiteRun(result, report)
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def any_free_receiver_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Suite runs inside tests bind their OTLP receivers to free ports, not 4317/4318."""
+    monkeypatch.setenv("CONFORMANCE_OTLP_HTTP", "127.0.0.1:0")
+    monkeypatch.setenv("CONFORMANCE_OTLP_GRPC", "127.0.0.1:0")
