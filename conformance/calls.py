@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
 import pytest
 
@@ -11,6 +12,7 @@ from conformance.openapi.security import SecurityModel, SecurityScheme
 from conformance.probe import HttpProbe, ProbeResponse
 from conformance.profile import CredentialRef, RequestSpec
 from conformance.settings import Settings
+from conformance.stubs.http_stub import MODES, DependencyStub, Mode
 
 
 class Caller:
@@ -21,34 +23,37 @@ class Caller:
         http: HttpProbe,
         settings: Settings,
         model: SecurityModel | None,
+        stubs: Mapping[str, DependencyStub] | None = None,
     ) -> None:
         self.http = http
         self.settings = settings
         self.model = model
+        self.stubs = dict(stubs or {})
 
     def call(
         self,
         spec: RequestSpec,
-        headers: Mapping[str, str] | None = None,
+        headers: Sequence[tuple[str, str]] = (),
         timeout_s: float | None = None,
     ) -> ProbeResponse:
-        """Send ``spec``; skip the check when its credentials are not configured."""
+        """Send ``spec``; skip the check when its credentials or stubs are missing."""
         presented = (
             self.credentials(spec.auth, spec.scopes) if spec.auth else Presented()
         )
-        merged = {**spec.headers, **presented.headers, **(headers or {})}
+        merged = [*spec.headers.items(), *presented.headers.items(), *headers]
         if presented.cookies:
-            merged["Cookie"] = "; ".join(
-                f"{k}={v}" for k, v in presented.cookies.items()
+            cookie = "; ".join(f"{k}={v}" for k, v in presented.cookies.items())
+            merged.append(("Cookie", cookie))
+
+        with self._faults(spec.faults):
+            return self.http.request(
+                spec.method.upper(),
+                spec.path,
+                headers=merged,
+                json_body=spec.json_body,
+                params=presented.params or None,
+                timeout_s=timeout_s,
             )
-        return self.http.request(
-            spec.method.upper(),
-            spec.path,
-            headers=merged,
-            json_body=spec.json_body,
-            params=presented.params or None,
-            timeout_s=timeout_s,
-        )
 
     def credentials(self, scheme_name: str, scopes: list[str]) -> Presented:
         secrets = self.settings.credentials.for_scheme(scheme_name)
@@ -56,9 +61,27 @@ class Caller:
         if secrets is None or reference is None:
             pytest.skip(
                 f"needs credentials for the {scheme_name!r} scheme: add "
-                f"[credentials.{scheme_name}] to the profile with the variables that hold them"
+                f"[credentials.{scheme_name}] to the profile with the variables that "
+                "hold them"
             )
         return present(self._scheme(scheme_name, reference), secrets, reference, scopes)
+
+    @contextmanager
+    def _faults(self, faults: Mapping[str, str]) -> Iterator[None]:
+        """Put stubbed dependencies into the requested modes for one request."""
+        missing = sorted(set(faults) - set(self.stubs))
+        if missing:
+            pytest.skip(
+                f"needs the suite to stand in for {', '.join(missing)}: launch the target "
+                'with --target-cmd and declare the dependency with kind = "http"'
+            )
+        try:
+            for name, mode in faults.items():
+                self.stubs[name].set_mode(_mode(mode))
+            yield
+        finally:
+            for name in faults:
+                self.stubs[name].set_mode("ok")
 
     def _scheme(self, name: str, reference: CredentialRef) -> SecurityScheme:
         if self.model is not None and name in self.model.schemes:
@@ -70,3 +93,10 @@ class Caller:
                 name, "apiKey", location="header", parameter="X-API-Key"
             )
         return SecurityScheme(name=name, type="http", scheme="bearer")
+
+
+def _mode(value: str) -> Mode:
+    for mode in MODES:
+        if mode == value:
+            return mode
+    pytest.skip(f"the profile asks for the stub mode {value!r}; use one of {MODES}")

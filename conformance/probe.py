@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import urlencode
@@ -77,7 +77,7 @@ class HttpProbe:
         method: str,
         path: str,
         *,
-        headers: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | Sequence[tuple[str, str]] | None = None,
         json_body: Any = None,
         content: bytes | None = None,
         params: Mapping[str, str] | None = None,
@@ -89,16 +89,20 @@ class HttpProbe:
         if params:
             url += ("&" if "?" in url else "?") + urlencode(params)
         body = content
-        request_headers = {"user-agent": USER_AGENT, **(headers or {})}
+        given = list(headers.items() if isinstance(headers, Mapping) else headers or [])
+        names = {name.lower() for name, _ in given}
+        request_headers = [] if "user-agent" in names else [("user-agent", USER_AGENT)]
+        request_headers += given
         if json_body is not None:
             body = json.dumps(json_body).encode()
-            request_headers.setdefault("content-type", "application/json")
+            if "content-type" not in names:
+                request_headers.append(("content-type", "application/json"))
 
         exchange = Exchange(
             method=method,
             url=self._redactor.url(url),
             request_headers=[
-                (k, self._redactor.header(k, v)) for k, v in request_headers.items()
+                (k, self._redactor.header(k, v)) for k, v in request_headers
             ],
             request_body=self._redactor.text(excerpt(body or b"")),
         )
@@ -123,7 +127,7 @@ class HttpProbe:
         self,
         method: str,
         url: str,
-        headers: Mapping[str, str],
+        headers: Sequence[tuple[str, str]],
         body: bytes | None,
         limit: float,
         started: float,

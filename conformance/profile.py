@@ -42,7 +42,9 @@ class RequestSpec(Section):
     """A request the suite sends on the profile's behalf, e.g. one that creates an order.
 
     ``auth`` names the security scheme (as the OpenAPI document names it) whose
-    credentials the request carries; ``scopes`` are put into a minted JWT.
+    credentials the request carries; ``scopes`` are put into a minted JWT. ``faults``
+    sets stubbed dependencies' modes (``503``, ``stall``, ``reset``, ``refuse``) while
+    the request is served, e.g. to make it fail.
     """
 
     method: str = "GET"
@@ -51,6 +53,7 @@ class RequestSpec(Section):
     headers: dict[str, str] = Field(default_factory=dict)
     auth: str | None = None
     scopes: list[str] = Field(default_factory=list)
+    faults: dict[str, str] = Field(default_factory=dict)
 
     @property
     def label(self) -> str:

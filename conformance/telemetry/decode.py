@@ -34,6 +34,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.metrics.v1.metrics_pb2 import Metric
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from conformance.telemetry.model import (
     LogRecord,
@@ -63,6 +64,13 @@ _KINDS: Final[tuple[SpanKind, ...]] = (
 )
 _STATUSES: Final[tuple[StatusCode, ...]] = ("UNSET", "OK", "ERROR")
 _TEMPORALITIES: Final[tuple[Temporality, ...]] = ("unspecified", "delta", "cumulative")
+_METRIC_KINDS: Final[dict[str, MetricKind]] = {
+    "sum": "sum",
+    "gauge": "gauge",
+    "histogram": "histogram",
+    "exponential_histogram": "exponential_histogram",
+    "summary": "summary",
+}
 _ID_KEYS: Final = frozenset(
     {"traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id"}
 )
@@ -201,7 +209,7 @@ def spans_from(
     return records
 
 
-def _event(event: Any) -> SpanEvent:
+def _event(event: Span.Event) -> SpanEvent:
     return SpanEvent(event.name, event.time_unix_nano, attributes_of(event.attributes))
 
 
@@ -227,16 +235,17 @@ def metric_points_from(
 
 
 def _points(metric: Metric, common: dict[str, Any]) -> Iterable[MetricPoint]:
-    kind = metric.WhichOneof("data")
-    if kind is None:
-        return []
-    data = getattr(metric, kind)
+    data_field = metric.WhichOneof("data")
+    kind = _METRIC_KINDS.get(data_field or "")
+    if data_field is None or kind is None:
+        return []  # no data, or a kind newer than this receiver
+    data = getattr(metric, data_field)
     shared = {
         **common,
         "name": metric.name,
         "description": metric.description,
         "unit": metric.unit,
-        "kind": _metric_kind(kind),
+        "kind": kind,
         "monotonic": kind == "sum" and data.is_monotonic,
         "temporality": _pick(
             _TEMPORALITIES, getattr(data, "aggregation_temporality", 0)
@@ -247,17 +256,6 @@ def _points(metric: Metric, common: dict[str, Any]) -> Iterable[MetricPoint]:
         MetricPoint(**shared, **_point_fields(kind, point))
         for point in data.data_points
     ]
-
-
-def _metric_kind(kind: str) -> MetricKind:
-    kinds: dict[str, MetricKind] = {
-        "sum": "sum",
-        "gauge": "gauge",
-        "histogram": "histogram",
-        "exponential_histogram": "exponential_histogram",
-        "summary": "summary",
-    }
-    return kinds[kind]
 
 
 def _point_fields(kind: str, point: Any) -> dict[str, Any]:

@@ -242,7 +242,7 @@ class TelemetryStore:
         )
 
     def wait_for_metric(
-        self, name: str, *, count: int = 1, timeout_s: float
+        self, name: str, timeout_s: float, *, count: int = 1
     ) -> WaitResult[MetricPoint]:
         """Wait until ``count`` data points of the metric ``name`` have arrived."""
         return self._wait(
@@ -257,7 +257,7 @@ class TelemetryStore:
         )
 
     def wait_for_logs(
-        self, predicate: Predicate[LogRecord], *, count: int = 1, timeout_s: float
+        self, predicate: Predicate[LogRecord], timeout_s: float, *, count: int = 1
     ) -> WaitResult[LogRecord]:
         """Wait until ``count`` log records match ``predicate`` or time runs out."""
         return self._wait(

@@ -10,11 +10,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from opentelemetry import trace
-from opentelemetry._logs import (
-    ProxyLoggerProvider,
-    SeverityNumber,
-    get_logger_provider,
-)
+from opentelemetry._logs import SeverityNumber, get_logger_provider
 from opentelemetry.exporter.otlp.proto.grpc._log_exporter import (
     OTLPLogExporter as GrpcLogExporter,
 )
@@ -28,7 +24,7 @@ from opentelemetry.exporter.otlp.proto.http import Compression as HttpCompressio
 from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
 from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-from opentelemetry.metrics import ProxyMeterProvider, get_meter_provider
+from opentelemetry.metrics import get_meter_provider
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import LogRecordExporter, SimpleLogRecordProcessor
 from opentelemetry.sdk.metrics import MeterProvider
@@ -52,9 +48,9 @@ SERVER, CLIENT = trace.SpanKind.SERVER, trace.SpanKind.CLIENT
 def _no_global_providers() -> Iterator[None]:
     """Fail a test that installs a global provider instead of building its own."""
     yield
-    assert isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
-    assert isinstance(get_meter_provider(), ProxyMeterProvider)
-    assert isinstance(get_logger_provider(), ProxyLoggerProvider)
+    assert not isinstance(trace.get_tracer_provider(), TracerProvider)
+    assert not isinstance(get_meter_provider(), MeterProvider)
+    assert not isinstance(get_logger_provider(), LoggerProvider)
 
 
 @pytest.fixture
