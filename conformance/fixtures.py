@@ -13,13 +13,16 @@ from conformance.launcher import Launcher
 from conformance.openapi.document import OpenAPIDocument
 from conformance.openapi.security import SecurityModel, read_security_model
 from conformance.probe import HttpProbe
-from conformance.profile import Profile
+from conformance.profile import Profile, RequestSpec
 from conformance.redaction import Redactor
 from conformance.runtime import Runtime
 from conformance.settings import Settings
+from conformance.spans import TraceProbe
 from conformance.state import EVIDENCE_KEY, RUNTIME_KEY
 from conformance.stubs.http_stub import DependencyStub
 from conformance.telemetry import TelemetryStore
+from conformance.traffic import probe_request as probe_request_for
+from conformance.traffic import templated_requests
 
 
 @pytest.fixture(scope="session")
@@ -104,8 +107,44 @@ def dependency_stubs(conformance_runtime: Runtime) -> dict[str, DependencyStub]:
 @pytest.fixture
 def caller(http: HttpProbe, settings: Settings, conformance_runtime: Runtime) -> Caller:
     """Sends the profile's request specs with the credentials their scheme needs."""
+    return Caller(
+        http, settings, _model(conformance_runtime), conformance_runtime.stubs
+    )
+
+
+@pytest.fixture
+def traces(
+    caller: Caller, telemetry: TelemetryStore, evidence: Evidence, profile: Profile
+) -> TraceProbe:
+    """Sends traced probes and finds their spans within the profile's flush window."""
+    return TraceProbe(caller, telemetry, evidence, profile.tracing.flush_window_s)
+
+
+@pytest.fixture(scope="session")
+def probe_request(conformance_runtime: Runtime) -> RequestSpec:
+    """A simple request the target serves: the profile's, or a GET from OpenAPI."""
+    runtime = conformance_runtime
+    return probe_request_for(
+        runtime.settings, _model(runtime), runtime.discovery.document
+    )
+
+
+@pytest.fixture(scope="session")
+def templated(conformance_runtime: Runtime) -> list[RequestSpec]:
+    """Two requests to one route template with different values."""
+    found = templated_requests(
+        conformance_runtime.settings, _model(conformance_runtime)
+    )
+    if not found:
+        pytest.skip(
+            "needs two requests to one route template: a GET with one path parameter "
+            "in the OpenAPI document, or tracing.templated in the profile"
+        )
+    return found
+
+
+def _model(runtime: Runtime) -> SecurityModel | None:
     try:
-        model = conformance_runtime.security_model
+        return runtime.security_model
     except UsageError:
-        model = None
-    return Caller(http, settings, model)
+        return None

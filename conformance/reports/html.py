@@ -8,6 +8,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from conformance.reports.model import RunReport
+from conformance.reports.timeline import timelines
 
 _environment = Environment(
     loader=PackageLoader("conformance.reports", "templates"),
@@ -23,6 +24,7 @@ def render_html(report: RunReport) -> str:
         report=report,
         summary=report.summary(),
         pretty=_pretty,
+        timelines=timelines,
     )
 
 
