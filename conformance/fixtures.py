@@ -148,3 +148,29 @@ def _model(runtime: Runtime) -> SecurityModel | None:
         return runtime.security_model
     except UsageError:
         return None
+
+
+@pytest.fixture
+def isolated_http(
+    conformance_runtime: Runtime, evidence: Evidence
+) -> Iterator[HttpProbe]:
+    """A probe on an instance of its own, for checks that disturb the target.
+
+    With a launch command the suite starts a fresh instance and stops it afterwards;
+    against a given URL the check runs on the shared target, after all the others.
+    """
+    runtime = conformance_runtime
+    grace_s = runtime.settings.profile.expect.shutdown_grace_s
+    instance = runtime.launcher.start() if runtime.launcher is not None else None
+    base_url = instance.base_url if instance is not None else runtime.base_url
+    try:
+        yield HttpProbe(
+            client=runtime.client,
+            base_url=base_url,
+            redactor=runtime.redactor,
+            evidence=evidence,
+            timeout_s=runtime.request_timeout_s,
+        )
+    finally:
+        if instance is not None:
+            instance.stop(grace_s)

@@ -14,7 +14,7 @@ import pytest
 
 from conformance import checks
 from conformance.errors import ConformanceError, UsageError
-from conformance.openapi.security import Operation
+from conformance.parametrize import SELECTIONS, label, values_for
 from conformance.reports.junit import label_junit_file
 from conformance.reports.terminal import render_summary
 from conformance.reports.writers import write_reports
@@ -31,11 +31,6 @@ from conformance.state import DURATION_KEY, RUNTIME_KEY
 
 pytest_plugins = ["conformance.fixtures"]
 
-OPERATION_FIXTURES = {
-    "secured_operation": "secured",
-    "public_operation": "explicitly public",
-    "declared_operation": "declared",
-}
 REPORTS_KEY = pytest.StashKey[list[Path]]()
 
 
@@ -151,17 +146,15 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    for fixture, selection in OPERATION_FIXTURES.items():
+    runtime = metafunc.config.stash.get(RUNTIME_KEY, None)
+    for fixture in SELECTIONS:
         if fixture in metafunc.fixturenames:
-            runtime = metafunc.config.stash.get(RUNTIME_KEY, None)
-            operations, reason = _operations(runtime, selection)
-            if operations:
-                metafunc.parametrize(
-                    fixture, operations, ids=[op.label for op in operations]
-                )
+            values, reason = values_for(fixture, runtime)
+            if values:
+                metafunc.parametrize(fixture, values, ids=[label(v) for v in values])
             else:
                 skipped = pytest.param(None, marks=pytest.mark.skip(reason=reason))
-                metafunc.parametrize(fixture, [skipped], ids=["no operation"])
+                metafunc.parametrize(fixture, [skipped], ids=["none"])
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -170,6 +163,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if spec is not None:
             item.extra_keyword_matches.add(spec.id)
             item.user_properties.append(("check_id", spec.id))
+
+    # Checks that disturb a shared target (lockouts, say) run after all the others.
+    items.sort(key=lambda item: "isolated_http" in getattr(item, "fixturenames", ()))
 
 
 @pytest.hookimpl(wrapper=True)
@@ -236,24 +232,3 @@ def _pytest_strict(config: pytest.Config) -> bool:
         return str(config.getini("strict")).lower() in ("true", "1", "yes")
     except ValueError:
         return False
-
-
-def _operations(runtime: Runtime | None, selection: str) -> tuple[list[Operation], str]:
-    if runtime is None:
-        return [], "needs a target: pass --target URL or --target-cmd COMMAND"
-    try:
-        model = runtime.security_model
-    except UsageError as exc:
-        return [], str(exc)
-    if model is None:
-        return [], runtime.discovery.reason()
-
-    if selection == "secured":
-        chosen = model.secured()
-    elif selection == "explicitly public":
-        chosen = model.explicitly_public()
-    else:
-        chosen = list(model.operations)
-    if not chosen:
-        return [], f"the OpenAPI document declares no {selection} operation"
-    return chosen, ""

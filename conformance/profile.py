@@ -75,6 +75,7 @@ class ExpectSection(Section):
     idle_timeout_s: float = Field(default=120.0, gt=0)
     max_header_bytes: int = Field(default=1 << 20, gt=0)
     shutdown_grace_s: float = Field(default=30.0, gt=0)
+    auth_attempt_limit: int = Field(default=20, gt=0, le=1000)
     failing_request: RequestSpec | None = None
     slow_request: RequestSpec | None = None
     stream_request: RequestSpec | None = None
@@ -120,6 +121,7 @@ class CredentialRef(Section):
     value_env: str | None = None
     token_env: str | None = None
     signing_key_env: str | None = None
+    public_key_env: str | None = None
     algorithm: str | None = None
     issuer: str | None = None
     audience: str | None = None
@@ -132,8 +134,15 @@ class CredentialRef(Section):
             "value_env",
             "token_env",
             "signing_key_env",
+            "public_key_env",
         )
         return {f: getattr(self, f) for f in fields if getattr(self, f)}
+
+
+class TlsSection(Section):
+    """Where the CA that signs the target's certificate is, when it is not public."""
+
+    ca_file: str | None = None
 
 
 class ReportSection(Section):
@@ -149,6 +158,7 @@ class Profile(Section):
     dependencies: list[Dependency] = Field(default_factory=list)
     credentials: dict[str, CredentialRef] = Field(default_factory=dict)
     tracing: TracingSection = Field(default_factory=TracingSection)
+    tls: TlsSection = Field(default_factory=TlsSection)
     spans: list[SpanExpectation] = Field(default_factory=list)
     metrics: list[dict[str, Any]] = Field(default_factory=list)
 

@@ -70,14 +70,41 @@ class TraceProbe:
             )
         return servers
 
-    def span_of(self, call: TracedCall) -> SpanRecord | None:
+    def server_spans_of(
+        self, call: TracedCall, settle_s: float = 0.0
+    ) -> list[SpanRecord]:
+        """SERVER spans of the call's trace, found by its user agent when the target
+        started a trace of its own instead of joining the one sent."""
+        assert call.parent is not None
+        result = self.telemetry.wait_for_trace(
+            call.parent.trace_id, timeout_s=self.window_s, settle_s=settle_s
+        )
+        servers = [span for span in result.items if span.kind == "SERVER"]
+        if not servers:
+            own = self.span_of(call, timeout_s=0.0)
+            if own is not None:
+                result = self.telemetry.wait_for_trace(
+                    own.trace_id, timeout_s=self.window_s, settle_s=settle_s
+                )
+                servers = [span for span in result.items if span.kind == "SERVER"]
+        self.evidence.add_spans(result.items)
+        if not servers:
+            msg = f"no SERVER span for the probe arrived: {result.describe()}"
+            raise CheckFailed(
+                msg, expected="one SERVER span", observed=result.describe()
+            )
+        return servers
+
+    def span_of(
+        self, call: TracedCall, timeout_s: float | None = None
+    ) -> SpanRecord | None:
         """The SERVER span recording ``call``, found by its user agent marker."""
         result = self.telemetry.wait_for_spans(
             lambda s: (
                 s.kind == "SERVER"
                 and s.attributes.get("user_agent.original") == call.marker
             ),
-            timeout_s=self.window_s,
+            timeout_s=self.window_s if timeout_s is None else timeout_s,
         )
         self.evidence.add_spans(result.items)
         return result.items[0] if result.items else None

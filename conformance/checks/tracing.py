@@ -45,9 +45,9 @@ def test_each_request_has_one_server_span(
     traces: TraceProbe, probe_request: RequestSpec, evidence: Evidence
 ) -> None:
     parent = TraceParent.new()
-    traces.send(probe_request, parent)
+    call = traces.send(probe_request, parent)
 
-    servers = traces.server_spans(parent.trace_id, settle_s=SETTLE_S)
+    servers = traces.server_spans_of(call, settle_s=SETTLE_S)
     evidence.note("server spans", "\n".join(describe(s) for s in servers), kind="span")
     if len(servers) > 1:
         msg = f"{probe_request.label} produced {len(servers)} SERVER spans: it is traced twice"

@@ -47,6 +47,18 @@ class SecurityScheme:
             return "Bearer"
         return None
 
+    @property
+    def is_bearer(self) -> bool:
+        """Credentials are bearer tokens (HTTP bearer, OAuth2, OpenID Connect)."""
+        bearer = self.type == "http" and self.scheme.lower() == "bearer"
+        return bearer or self.type in ("oauth2", "openIdConnect")
+
+    @property
+    def is_guessable(self) -> bool:
+        """Credentials an attacker could guess: passwords and API keys."""
+        basic = self.type == "http" and self.scheme.lower() == "basic"
+        return basic or self.type == "apiKey"
+
     def describe(self) -> str:
         if self.type == "http":
             return f"HTTP {self.scheme}"
