@@ -1,7 +1,8 @@
-"""Application factory: wires settings, database, health, routes and middleware.
+"""Application factory: wires settings, telemetry, dependencies, routes, middleware.
 
 Nothing is built at import time; `create_app()` reads settings when called, so
-tests and copies of this template can pass their own.
+tests and copies of this template can pass their own, and telemetry providers
+are created by the lifespan, not on import.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from reference_service import __version__
 from reference_service.api import api_router
 from reference_service.database import OrdersRepository
 from reference_service.errors import error_responses, install_error_handlers
-from reference_service.health import CallablePinger, Health
+from reference_service.health import PING_TIMEOUT, CallablePinger, Health, Pinger
 from reference_service.health import router as health_router
+from reference_service.inventory import InventoryClient
 from reference_service.middleware import (
     AccessLogMiddleware,
     ErrorMiddleware,
@@ -26,41 +28,78 @@ from reference_service.middleware import (
 )
 from reference_service.openapi import check_security_declared, install_openapi
 from reference_service.settings import Settings, get_settings
+from reference_service.telemetry import (
+    NATIVE_TELEMETRY_OFF,
+    Telemetry,
+    get_tracer,
+    start_telemetry,
+)
+from reference_service.tracing_middleware import TracingMiddleware
 
 logger = logging.getLogger(__name__)
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Open the database before serving; on shutdown, go unready, then close."""
+    """Start telemetry and dependencies; on shutdown, go unready, close, flush."""
     repository = cast(OrdersRepository, app.state.repository)
+    inventory = cast(InventoryClient | None, app.state.inventory)
     health = cast(Health, app.state.health)
-
     settings = cast(Settings, app.state.settings)
+
+    # Telemetry passed to create_app belongs to the caller; otherwise this
+    # lifespan owns the process's global providers and flushes them last.
+    given = cast(Telemetry | None, app.state.telemetry)
+    telemetry = start_telemetry(settings) if given is None else None
+
     if settings.jwt_secret_is_short:
         logger.warning(
             "JWT_SECRET is shorter than 32 characters; HS256 wants 256-bit keys",
         )
 
     await repository.open()
+    if inventory is not None:
+        inventory.open()
     health.mark_ready()
     logger.info("service started", extra={"version": __version__})
     try:
         yield
     finally:
         health.begin_shutdown()
-        await repository.close()
-        logger.info("service stopped")
+        try:
+            if inventory is not None:
+                await inventory.close()
+            await repository.close()
+            logger.info("service stopped")
+        finally:
+            if telemetry is not None:
+                await telemetry.shutdown()
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the service; `settings` defaults to the environment's."""
+def create_app(
+    settings: Settings | None = None,
+    telemetry: Telemetry | None = None,
+) -> FastAPI:
+    """Build the service; `settings` defaults to the environment's.
+
+    Without `telemetry` the lifespan creates the global providers from the
+    OTEL_* variables; with it (tests, an embedding application) the app
+    traces through those providers and leaves global state alone.
+    """
     settings = settings if settings is not None else get_settings()
+    tracer = get_tracer(telemetry.tracer_provider if telemetry else None)
     repository = OrdersRepository(settings.database_path)
-    health = Health(
-        version=__version__,
-        pingers=[CallablePinger("database", repository.ping)],
-    )
+    pingers: list[Pinger] = [CallablePinger("database", repository.ping)]
+    inventory = None
+    if settings.inventory_url is not None:
+        inventory = InventoryClient(
+            settings.inventory_url,
+            tracer=tracer,
+            timeout=settings.dependency_timeout,
+            ping_timeout=min(settings.dependency_timeout, PING_TIMEOUT),
+        )
+        pingers.append(CallablePinger("inventory", inventory.ping))
+    health = Health(version=__version__, pingers=pingers)
 
     app = FastAPI(
         title=settings.service_name,
@@ -68,20 +107,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Orders and users, secured the way the production guide shows.",
         lifespan=lifespan,
         responses=error_responses(),
+        telemetry=NATIVE_TELEMETRY_OFF,
     )
     app.state.settings = settings
+    app.state.telemetry = telemetry
+    app.state.tracer = tracer
     app.state.repository = repository
+    app.state.inventory = inventory
     app.state.health = health
 
     app.include_router(health_router)
     app.include_router(api_router)
     install_error_handlers(app)
 
-    # add_middleware puts each new one outside the previous: the access log
-    # is outermost and sees the final status and headers of every answer.
+    # add_middleware puts each new one outside the previous: tracing is
+    # outermost so every log line below it carries the trace id, and the
+    # access log sees the final status and headers of every answer.
     app.add_middleware(ErrorMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(TracingMiddleware, tracer=tracer)
 
     install_openapi(app)
     check_security_declared(app)

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 _T = TypeVar("_T")
+# rowid, id, amount, type; the rowid orders rows by insertion.
+_Row = tuple[int, str, float, str]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS orders (
@@ -33,6 +35,11 @@ class Order:
     id: str
     amount: float
     type: str
+
+    @classmethod
+    def new(cls, amount: float, type: str) -> Order:
+        """An order under a fresh random id, not stored yet."""
+        return cls(id=uuid.uuid4().hex, amount=amount, type=type)
 
 
 class DatabaseClosedError(RuntimeError):
@@ -59,9 +66,8 @@ class OrdersRepository:
         """Run a trivial query; raises when the database cannot answer."""
         await self._run(lambda db: db.execute("SELECT 1").fetchone())
 
-    async def create_order(self, amount: float, type: str) -> Order:
-        """Store a new order under a fresh random id."""
-        order = Order(id=uuid.uuid4().hex, amount=amount, type=type)
+    async def add_order(self, order: Order) -> None:
+        """Store an order built with `Order.new`."""
 
         def insert(db: sqlite3.Connection) -> None:
             with db:
@@ -71,7 +77,33 @@ class OrdersRepository:
                 )
 
         await self._run(insert)
-        return order
+
+    async def recent_orders(self, limit: int) -> tuple[list[Order], int]:
+        """The newest `limit` orders, oldest first, and a cursor for `orders_after`."""
+
+        def select(db: sqlite3.Connection) -> list[_Row]:
+            cursor = db.execute(
+                "SELECT rowid, id, amount, type FROM orders"
+                " ORDER BY rowid DESC LIMIT ?",
+                (limit,),
+            )
+            rows: list[_Row] = cursor.fetchall()
+            return rows[::-1]
+
+        return _with_cursor(await self._run(select), after=0)
+
+    async def orders_after(self, cursor: int, limit: int) -> tuple[list[Order], int]:
+        """Up to `limit` orders stored after `cursor`, oldest first, and the next cursor."""
+
+        def select(db: sqlite3.Connection) -> list[_Row]:
+            rows: list[_Row] = db.execute(
+                "SELECT rowid, id, amount, type FROM orders"
+                " WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                (cursor, limit),
+            ).fetchall()
+            return rows
+
+        return _with_cursor(await self._run(select), after=cursor)
 
     async def get_order(self, order_id: str) -> Order | None:
         """Return the order with this id, or None when there is none."""
@@ -112,3 +144,8 @@ class OrdersRepository:
             connection, self._connection = self._connection, None
         if connection is not None:
             connection.close()
+
+
+def _with_cursor(rows: list[_Row], after: int) -> tuple[list[Order], int]:
+    orders = [Order(id, amount, type) for _, id, amount, type in rows]
+    return orders, rows[-1][0] if rows else after

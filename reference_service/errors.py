@@ -1,8 +1,8 @@
 """How errors look on the wire: always JSON, never a stack trace or an echo.
 
 Validation errors drop the offending input, which may hold a password or a
-token, and unhandled exceptions become a bare 500 while the traceback goes to
-the log only.
+token, unhandled exceptions become a bare 500 while the traceback goes to the
+log only, and a dependency that fails becomes a 502 naming it.
 """
 
 from __future__ import annotations
@@ -28,6 +28,29 @@ class ErrorDetail(BaseModel):
     detail: str
 
 
+class ErrorMessage(BaseModel):
+    """The body of a 5xx answer."""
+
+    error: str
+
+
+class DependencyUnavailableError(Exception):
+    """A dependency the request needs failed: refused, timed out or answered 5xx.
+
+    Raise it `from` the original exception; the answer is 502 and the cause
+    goes to the log and the trace, not to the client.
+    """
+
+    def __init__(self, dependency: str) -> None:
+        super().__init__(f"{dependency} unavailable")
+        self.dependency = dependency
+
+
+BAD_GATEWAY: dict[int | str, dict[str, Any]] = {
+    502: {"model": ErrorMessage, "description": "A dependency did not answer."},
+}
+
+
 async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     """Answer 422 with where and why, but not the rejected value itself."""
     errors = exc.errors() if isinstance(exc, RequestValidationError) else []
@@ -36,6 +59,21 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
         for error in errors
     ]
     return JSONResponse({"detail": details}, status_code=422)
+
+
+async def dependency_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """Answer 502 naming the dependency; log the cause with the request's context."""
+    dependency = getattr(exc, "dependency", "dependency")
+    logger.error(
+        "dependency unavailable",
+        extra={
+            "dependency": dependency,
+            "error": repr(exc.__cause__ or exc),
+            "http.method": request.method,
+            "http.path": request.url.path,
+        },
+    )
+    return JSONResponse({"error": f"{dependency} unavailable"}, status_code=502)
 
 
 async def internal_error(request: Request, exc: Exception) -> JSONResponse:
@@ -66,6 +104,7 @@ async def send_internal_error(send: Send) -> None:
 def install_error_handlers(app: FastAPI) -> None:
     """Register the JSON error handlers on the app."""
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(DependencyUnavailableError, dependency_unavailable)
     app.add_exception_handler(Exception, internal_error)
 
 

@@ -2,7 +2,9 @@
 
 Off a terminal (containers, log shippers) every line on stdout is one JSON
 object; on a terminal the same records read as single human lines. Uvicorn's
-loggers go through the same handler so nothing bypasses the format.
+loggers go through the same handler so nothing bypasses the format. A record
+written while a span is current carries its `trace_id` and `span_id`, so a
+log line leads to its trace and back.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import logging
 import sys
 from datetime import UTC, datetime
 from typing import Any, TextIO
+
+from opentelemetry import trace
 
 LEVELS = {
     "debug": logging.DEBUG,
@@ -40,6 +44,21 @@ def _extra_fields(record: logging.LogRecord) -> dict[str, Any]:
         for key, value in record.__dict__.items()
         if key not in _RECORD_FIELDS and not key.startswith("_")
     }
+
+
+class TraceContextFilter(logging.Filter):
+    """Adds the current span's `trace_id` and `span_id` (hex) to each record.
+
+    On the handler rather than a logger, so records propagated from any
+    logger, uvicorn's included, get them too.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        span_context = trace.get_current_span().get_span_context()
+        if span_context.is_valid:
+            record.trace_id = f"{span_context.trace_id:032x}"
+            record.span_id = f"{span_context.span_id:016x}"
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -84,6 +103,7 @@ def configure_logging(level: str = "info", stream: TextIO | None = None) -> None
     target = stream if stream is not None else sys.stdout
     handler = logging.StreamHandler(target)
     handler.setFormatter(TerminalFormatter() if target.isatty() else JsonFormatter())
+    handler.addFilter(TraceContextFilter())
 
     root = logging.getLogger()
     for existing in root.handlers[:]:

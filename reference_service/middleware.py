@@ -1,9 +1,10 @@
 """Pure ASGI middleware: access log, security headers, unhandled errors.
 
 Pure ASGI classes (not BaseHTTPMiddleware) keep streaming responses streaming
-and add no task per request. Order in `app.py`, outermost first: access log,
-security headers, errors; so the 500 that the error middleware writes is both
-logged and given its headers.
+and add no task per request. Order in `app.py`, outermost first: tracing
+(`tracing_middleware.py`), access log, security headers, errors; so the 500
+that the error middleware writes is logged, given its headers and traced, and
+every line they log carries the request's trace id.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reference_service.errors import log_unhandled, send_internal_error
+from reference_service.tracing_middleware import record_server_error
 
 access_logger = logging.getLogger("reference_service.access")
 
@@ -119,6 +121,7 @@ class ErrorMiddleware:
                 "client disconnected", extra={"http.path": scope["path"]}
             )
         except Exception as exc:
+            record_server_error(scope, exc)
             log_unhandled(scope["method"], scope["path"], exc)
             if not started:
                 await send_internal_error(send)

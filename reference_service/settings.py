@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from typing import Annotated, Any, Literal, NamedTuple
+from urllib.parse import urlsplit
 
 from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -140,6 +141,14 @@ class Settings(BaseSettings):
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
 
+    inventory_url: str | None = Field(
+        default=None, examples=["http://inventory.internal:8080"]
+    )
+    dependency_timeout: Duration = 2.0
+
+    trace_sample_rate_per_s: float = Field(default=10.0, ge=0, allow_inf_nan=False)
+    trace_sample_burst: int = Field(default=100, ge=0)
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _lower_level(cls, value: Any) -> Any:
@@ -150,6 +159,32 @@ class Settings(BaseSettings):
     def _check_database_url(cls, value: str) -> str:
         if not value.startswith(_SQLITE_PREFIX) or value == _SQLITE_PREFIX:
             msg = "must be a SQLite URL such as sqlite:///path/to/orders.db"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("inventory_url")
+    @classmethod
+    def _check_inventory_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            parts = urlsplit(value)
+        except ValueError as exc:
+            msg = f"is not a URL ({exc})"
+            raise ValueError(msg) from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            msg = "must be an http:// or https:// URL such as http://inventory:8080"
+            raise ValueError(msg)
+        if parts.query or parts.fragment:
+            msg = "must not carry a query or a fragment; give the base URL only"
+            raise ValueError(msg)
+        return value.rstrip("/")
+
+    @field_validator("dependency_timeout")
+    @classmethod
+    def _check_positive(cls, value: float) -> float:
+        if value <= 0:
+            msg = "must be longer than zero"
             raise ValueError(msg)
         return value
 
@@ -194,7 +229,7 @@ def get_settings() -> Settings:
 # Values of these variables never appear in messages: they are secrets or may
 # embed credentials (a database URL often does).
 _CONCEALED = frozenset(
-    {"database_url", "basic_auth_password", "api_keys", "jwt_secret"},
+    {"database_url", "basic_auth_password", "api_keys", "jwt_secret", "inventory_url"},
 )
 
 

@@ -50,6 +50,11 @@ def test_declared_spans_appear(
         trace = traces.telemetry.wait_for_spans(
             _named(parent.trace_id, expectation.name), timeout_s=traces.window_s
         )
+        if trace.items and trace.items[0].parent_span_id:
+            traces.telemetry.wait_for_spans(
+                _span(parent.trace_id, trace.items[0].parent_span_id),
+                timeout_s=traces.window_s,
+            )
         spans = traces.telemetry.spans(trace_id=parent.trace_id)
         evidence.add_spans(spans)
         if not trace.items:
@@ -218,6 +223,10 @@ def test_malformed_trace_context_is_handled_safely(
 
 def _named(trace_id: str, name: str) -> Callable[[SpanRecord], bool]:
     return lambda span: span.trace_id == trace_id and span.name == name
+
+
+def _span(trace_id: str, span_id: str) -> Callable[[SpanRecord], bool]:
+    return lambda span: span.trace_id == trace_id and span.span_id == span_id
 
 
 def _after(moment: float) -> Callable[[RecordedRequest], bool]:

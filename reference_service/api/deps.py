@@ -9,8 +9,10 @@ from __future__ import annotations
 from typing import Annotated, Any, cast
 
 from fastapi import Depends, Request
+from opentelemetry.trace import Tracer
 
 from reference_service.database import OrdersRepository
+from reference_service.inventory import InventoryClient
 from reference_service.security import (
     JWTAuth,
     require_admin,
@@ -30,8 +32,20 @@ def get_repository(request: Request) -> OrdersRepository:
     return cast(OrdersRepository, request.app.state.repository)
 
 
+def get_inventory(request: Request) -> InventoryClient | None:
+    """The inventory client, or None when INVENTORY_URL is not set."""
+    return cast(InventoryClient | None, request.app.state.inventory)
+
+
+def get_app_tracer(request: Request) -> Tracer:
+    """The tracer of the app's telemetry, for spans inside an operation."""
+    return cast(Tracer, request.app.state.tracer)
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 Repo = Annotated[OrdersRepository, Depends(get_repository)]
+Inventory = Annotated[InventoryClient | None, Depends(get_inventory)]
+AppTracer = Annotated[Tracer, Depends(get_app_tracer)]
 
 BasicUser = Annotated[str, Depends(require_basic)]
 ApiKey = Annotated[str, Depends(require_api_key)]

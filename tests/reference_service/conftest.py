@@ -1,8 +1,9 @@
-"""Fixtures for the reference service: clean settings, an app, a client."""
+"""Fixtures for the reference service: clean settings, an app, a client, spans."""
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -13,9 +14,15 @@ import httpx
 import jwt
 import pytest
 from fastapi import FastAPI
+from opentelemetry import trace
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
+    InMemorySpanExporter,
+)
 
 from reference_service.app import create_app
 from reference_service.settings import Settings, get_settings
+from reference_service.telemetry import Telemetry, create_telemetry
 
 PASSWORD = "reference-test-password-3c9e"
 API_KEY = "reference-test-key-71ab"
@@ -27,9 +34,20 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Hide the machine's own settings variables and the cached settings."""
     for name in Settings.model_fields:
         monkeypatch.delenv(name.upper(), raising=False)
+    for name in os.environ:
+        if name.startswith(("OTEL_", "FASTAPI_OTEL_")):
+            monkeypatch.delenv(name)
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def no_global_tracer_provider() -> Iterator[None]:
+    """Fail a test that leaves a global TracerProvider behind for later tests."""
+    yield
+    provider = trace.get_tracer_provider()
+    assert isinstance(provider, trace.ProxyTracerProvider), provider
 
 
 @pytest.fixture(autouse=True)
@@ -84,8 +102,25 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def app(settings: Settings) -> FastAPI:
-    return create_app(settings)
+def span_exporter() -> InMemorySpanExporter:
+    """Collects the spans the app's own TracerProvider finishes."""
+    return InMemorySpanExporter()
+
+
+@pytest.fixture
+def telemetry(
+    settings: Settings, span_exporter: InMemorySpanExporter
+) -> Iterator[Telemetry]:
+    """The service's providers, sampler included, exporting to memory only."""
+    local = create_telemetry(settings, [SimpleSpanProcessor(span_exporter)])
+    yield local
+    local.tracer_provider.shutdown()
+    local.meter_provider.shutdown()
+
+
+@pytest.fixture
+def app(settings: Settings, telemetry: Telemetry) -> FastAPI:
+    return create_app(settings, telemetry)
 
 
 @pytest.fixture

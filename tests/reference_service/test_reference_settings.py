@@ -195,3 +195,38 @@ def test_secret_values_never_appear_in_messages(
     assert all("hunter2" not in message for message in messages)
     assert messages[0].startswith("DATABASE_URL is invalid: must be a SQLite URL")
     assert messages[1].startswith("API_KEYS is invalid: must list at least one key")
+
+
+def test_dependency_and_sampling_settings_have_defaults(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The inventory is optional; timeouts and sampling default to the README's values."""
+    for name, value in REQUIRED.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("INVENTORY_URL", "http://inventory:8080/")
+
+    settings = Settings()  # type: ignore[call-arg]
+
+    assert settings.inventory_url == "http://inventory:8080"
+    assert settings.dependency_timeout == 2.0
+    assert settings.trace_sample_rate_per_s == 10.0
+    assert settings.trace_sample_burst == 100
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ({"INVENTORY_URL": "inventory:8080"}, "INVENTORY_URL is invalid: must be an"),
+        ({"INVENTORY_URL": "http://user:pw@inv/?a=1"}, "INVENTORY_URL is invalid"),
+        ({"DEPENDENCY_TIMEOUT": "0s"}, "DEPENDENCY_TIMEOUT='0s' is invalid: must be"),
+        ({"TRACE_SAMPLE_BURST": "-1"}, "TRACE_SAMPLE_BURST='-1' is invalid"),
+    ],
+)
+def test_bad_dependency_and_sampling_values_are_refused(
+    monkeypatch: pytest.MonkeyPatch, variables: dict[str, str], message: str
+) -> None:
+    """Bad inventory URLs, zero timeouts and negative bursts stop start-up by name."""
+    [line] = _errors(monkeypatch, **REQUIRED, **variables)
+
+    assert line.startswith(message)
+    assert "pw" not in line

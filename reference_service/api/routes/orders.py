@@ -1,20 +1,39 @@
-"""Orders: the API-wide default security (Basic) applies to every operation."""
+"""Orders: the API-wide default security (Basic) applies to every operation.
+
+Creating an order is the guide's tracing example: a `create_order` span with
+the order's id, amount and type, around the stock reservation at the
+inventory service (a CLIENT span of its own) and the insert. The stream of
+orders shows a response that outlives its handler: its span ends with the
+last line, not when the handler returns.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
+import time
+from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path
+from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi.responses import StreamingResponse
+from opentelemetry.trace import StatusCode
+from opentelemetry.util.types import AttributeValue
 from pydantic import BaseModel, ConfigDict, Field
 
-from reference_service.api.deps import BasicUser, Repo
-from reference_service.errors import ErrorDetail
+from reference_service.api.deps import AppTracer, BasicUser, Inventory, Repo
+from reference_service.database import Order, OrdersRepository
+from reference_service.errors import BAD_GATEWAY, ErrorDetail
 from reference_service.security import UNAUTHORIZED
 
 logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/orders", tags=["orders"], responses=UNAUTHORIZED)
+
+# How often a followed stream looks for new orders, and how long it may last.
+FOLLOW_POLL_S = 0.1
+MAX_FOLLOW_S = 300
 
 
 class OrderIn(BaseModel):
@@ -34,16 +53,90 @@ class OrderOut(BaseModel):
     type: str
 
 
-@router.post("", status_code=201, response_model=OrderOut)
-async def create_order(body: OrderIn, user: BasicUser, repo: Repo) -> OrderOut:
-    """Store an order and return it with its new id."""
-    order = await repo.create_order(body.amount, body.type)
-    logger.info(
-        "processing order",
-        extra={"order_id": order.id, "amount": order.amount},
-    )
+@router.post("", status_code=201, response_model=OrderOut, responses=BAD_GATEWAY)
+async def create_order(
+    body: OrderIn,
+    user: BasicUser,
+    repo: Repo,
+    inventory: Inventory,
+    tracer: AppTracer,
+) -> OrderOut:
+    """Reserve stock, store the order and return it with its new id."""
+    order = Order.new(body.amount, body.type)
+    attributes: dict[str, AttributeValue] = {
+        "order.id": order.id,
+        "order.amount": order.amount,
+        "order.type": order.type,
+    }
+    with tracer.start_as_current_span(
+        "create_order",
+        attributes=attributes,
+        record_exception=False,
+        set_status_on_exception=False,
+    ) as span:
+        logger.info(
+            "processing order",
+            extra={"order_id": order.id, "amount": order.amount},
+        )
+        try:
+            # Reserve first: when the inventory fails, nothing was stored.
+            if inventory is not None:
+                await inventory.reserve(order)
+            await repo.add_order(order)
+        except Exception as exc:
+            span.record_exception(exc)
+            span.set_status(StatusCode.ERROR, str(exc))
+            raise
 
     return OrderOut(id=order.id, amount=order.amount, type=order.type)
+
+
+class NdjsonResponse(StreamingResponse):
+    """Newline-delimited JSON: one object per line, sent as it is read."""
+
+    media_type = "application/x-ndjson"
+
+
+@router.get(
+    "/stream",
+    response_class=NdjsonResponse,
+    responses={
+        200: {
+            "description": "One order per line as a JSON object, oldest first.",
+            "content": {"application/x-ndjson": {}},
+        },
+    },
+)
+async def stream_orders(
+    user: BasicUser,
+    repo: Repo,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    follow: Annotated[float, Query(ge=0, le=MAX_FOLLOW_S)] = 0,
+) -> NdjsonResponse:
+    """Stream the latest orders as NDJSON, then new ones for `follow` seconds."""
+    return NdjsonResponse(_order_lines(repo, limit, follow))
+
+
+async def _order_lines(
+    repo: OrdersRepository, limit: int, follow_s: float
+) -> AsyncIterator[bytes]:
+    orders, cursor = await repo.recent_orders(limit)
+    for order in orders:
+        yield _line(order)
+
+    # Bounded by `follow`; a client that leaves ends it sooner (Starlette
+    # cancels the stream on disconnect).
+    deadline = time.monotonic() + follow_s
+    while (remaining := deadline - time.monotonic()) > 0:
+        await asyncio.sleep(min(FOLLOW_POLL_S, remaining))
+        orders, cursor = await repo.orders_after(cursor, limit)
+        for order in orders:
+            yield _line(order)
+
+
+def _line(order: Order) -> bytes:
+    body = {"id": order.id, "amount": order.amount, "type": order.type}
+    return json.dumps(body).encode() + b"\n"
 
 
 @router.get(

@@ -19,11 +19,12 @@ def test_the_reference_service_passes_the_security_checks(run_suite: RunSuite) -
     run = run_suite(REFERENCE, "-m", "security")
 
     assert set(run.outcomes("SEC-01")) == {"passed"}
-    assert len(run.outcomes("SEC-01")) == 8
+    assert len(run.outcomes("SEC-01")) == 9
     assert set(run.outcomes("SEC-02")) == {"passed"}
     assert {e["instance"] for e in run.entries("SEC-02")} == {
         "POST /orders",
         "GET /orders/{order_id}",
+        "GET /orders/stream",
         "GET /users",
         "GET /users/admin",
     }
@@ -36,6 +37,7 @@ def test_an_api_without_a_default_fails_sec_01(run_suite: RunSuite) -> None:
     run = run_suite(f"{VARIANTS}:no_api_default", "-k", "SEC-01")
 
     assert sorted(failed_instances(run, "SEC-01")) == [
+        "GET /orders/stream",
         "GET /orders/{order_id}",
         "POST /orders",
     ]
