@@ -27,6 +27,7 @@ from reference_service.middleware import (
     SecurityHeadersMiddleware,
 )
 from reference_service.openapi import check_security_declared, install_openapi
+from reference_service.rate_limit import FailureLimiter
 from reference_service.settings import Settings, get_settings
 from reference_service.telemetry import (
     NATIVE_TELEMETRY_OFF,
@@ -115,6 +116,9 @@ def create_app(
     app.state.repository = repository
     app.state.inventory = inventory
     app.state.health = health
+    app.state.auth_failures = FailureLimiter(
+        settings.auth_failure_limit, settings.auth_failure_window
+    )
 
     app.include_router(health_router)
     app.include_router(api_router)

@@ -26,6 +26,7 @@ from fastapi.security import (
 )
 
 from reference_service.errors import ErrorDetail
+from reference_service.rate_limit import FailureLimiter
 from reference_service.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -100,6 +101,7 @@ class BasicAuth:
         if credentials is None:
             raise _unauthorized(request, "basic", "missing credentials")
 
+        _refuse_if_limited(request, "basic")
         settings = _settings(request)
         password = settings.basic_auth_password.get_secret_value()
         # Both comparisons always run, so an unknown user and a wrong password
@@ -107,6 +109,7 @@ class BasicAuth:
         user_ok = _same(credentials.username, settings.basic_auth_user)
         password_ok = _same(credentials.password, password)
         if not (user_ok and password_ok):
+            _count_failure(request, "basic")
             raise _unauthorized(request, "basic", "wrong user name or password")
 
         return credentials.username
@@ -126,10 +129,12 @@ class ApiKeyAuth:
         if key is None:
             raise _unauthorized(request, "api_key", "missing credentials")
 
+        _refuse_if_limited(request, "api_key")
         configured = _settings(request).api_keys
         # Compare with every key, not stopping at a match, to keep timing flat.
         matches = [_same(key, known.get_secret_value()) for known in configured]
         if not any(matches):
+            _count_failure(request, "api_key")
             raise _unauthorized(request, "api_key", "unknown key")
 
         return f"api-key-{matches.index(True) + 1}"
@@ -206,6 +211,37 @@ def token_scopes(claims: dict[str, Any]) -> set[str]:
 def _same(given: str, expected: str) -> bool:
     # compare_digest refuses non-ASCII str, so compare the UTF-8 bytes.
     return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+
+
+def _client_key(request: Request, scheme: str) -> str:
+    # The socket's address: a header such as X-Forwarded-For is the client's to forge.
+    host = request.client.host if request.client else "unknown"
+    return f"{scheme}:{host}"
+
+
+def _refuse_if_limited(request: Request, scheme: str) -> None:
+    """Answer 429 while this client has used up its failed attempts for ``scheme``."""
+    limiter = cast(FailureLimiter, request.app.state.auth_failures)
+    wait = limiter.retry_after(_client_key(request, scheme))
+    if wait is None:
+        return
+
+    logger.warning(
+        "authentication rate limited",
+        extra={
+            "auth.scheme": scheme,
+            "http.path": request.url.path,
+            "retry_after": wait,
+        },
+    )
+    raise HTTPException(
+        429, detail="too many failed attempts", headers={"Retry-After": str(wait)}
+    )
+
+
+def _count_failure(request: Request, scheme: str) -> None:
+    limiter = cast(FailureLimiter, request.app.state.auth_failures)
+    limiter.record_failure(_client_key(request, scheme))
 
 
 def _settings(request: Request) -> Settings:

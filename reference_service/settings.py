@@ -149,6 +149,9 @@ class Settings(BaseSettings):
     trace_sample_rate_per_s: float = Field(default=10.0, ge=0, allow_inf_nan=False)
     trace_sample_burst: int = Field(default=100, ge=0)
 
+    auth_failure_limit: int = Field(default=10, ge=1)
+    auth_failure_window: Duration = 60.0
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _lower_level(cls, value: Any) -> Any:
