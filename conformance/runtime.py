@@ -6,6 +6,7 @@ The plugin creates one :class:`Runtime` in ``pytest_configure`` and keeps it in
 
 from __future__ import annotations
 
+import ssl
 import time
 from datetime import UTC, datetime
 from functools import cached_property
@@ -53,7 +54,9 @@ class Runtime:
         self.main_instance: LaunchedTarget | None = None
         self.base_url = settings.target_url or ""
         self.client = httpx.Client(
-            headers={"user-agent": USER_AGENT}, follow_redirects=False
+            headers={"user-agent": USER_AGENT},
+            follow_redirects=False,
+            verify=_trust(settings.profile.tls.ca_file),
         )
         self.started_at = time.monotonic()
         self.report = RunReport(
@@ -169,3 +172,14 @@ def _launcher(settings: Settings, suite_env: dict[str, str]) -> Launcher:
         ),
         suite_env,
     )
+
+
+def _trust(ca_file: str | None) -> ssl.SSLContext | bool:
+    """Trust the profile's CA for an https target, or the system store without one."""
+    if ca_file is None:
+        return True
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        msg = f"The profile's tls.ca_file {ca_file!r} cannot be loaded: {exc}."
+        raise UsageError(msg) from exc

@@ -14,14 +14,7 @@ import httpcore  # noqa: F401
 import pytest
 
 from conformance.launcher import Launcher, LaunchSpec
-from tests.support import REPO, RunSuite, SuiteRun
-
-TEST_SECRETS = {
-    "BASIC_AUTH_USER": "tester",
-    "BASIC_AUTH_PASSWORD": "pw-Canary-7f3a9c1e",
-    "API_KEYS": "key-Canary-2b8d4e6f",
-    "JWT_SECRET": "jwt-Canary-9a1c5e7b3d",
-}
+from tests.support import REPO, TEST_SECRETS, RunSuite, SuiteRun, reference_env
 
 Serve = Callable[..., str]
 
@@ -33,14 +26,6 @@ def uvicorn_command(app: str, factory: bool = False) -> str:
         f"{sys.executable} -m uvicorn --app-dir {REPO} {flags}{app} "
         "--host 127.0.0.1 --port {port} --log-level warning --no-access-log"
     )
-
-
-def reference_env(instance_dir: str = "{instance_dir}") -> dict[str, str]:
-    return {
-        **TEST_SECRETS,
-        "DATABASE_URL": f"sqlite:///{instance_dir}/orders.db",
-        "LOG_LEVEL": "info",
-    }
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,20 @@ from typing import Any
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+TEST_SECRETS = {
+    "BASIC_AUTH_USER": "tester",
+    "BASIC_AUTH_PASSWORD": "pw-Canary-7f3a9c1e",
+    "API_KEYS": "key-Canary-2b8d4e6f",
+    "JWT_SECRET": "jwt-Canary-9a1c5e7b3d",
+}
+
+
+def reference_env(instance_dir: str = "{instance_dir}") -> dict[str, str]:
+    return {
+        **TEST_SECRETS,
+        "DATABASE_URL": f"sqlite:///{instance_dir}/orders.db",
+        "LOG_LEVEL": "info",
+    }
 
 
 class SuiteRun:

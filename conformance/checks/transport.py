@@ -6,7 +6,7 @@ import re
 import secrets
 import socket
 import ssl
-from typing import Final
+from typing import Final, Literal
 from urllib.parse import urlsplit
 
 import pytest
@@ -40,12 +40,13 @@ def test_transport_is_encrypted(
 ) -> None:
     url = http.base_url
     parts = urlsplit(url)
-    if parts.scheme == "http":
-        if is_loopback_url(url):
-            pytest.skip(
-                "the target is plain HTTP on loopback, where TLS is usually terminated in "
-                "front of it; point --target at the https address to check TLS"
-            )
+    verdict = plain_http_verdict(url)
+    if verdict == "skip":
+        pytest.skip(
+            "the target is plain HTTP on loopback, where TLS is usually terminated in "
+            "front of it; point --target at the https address to check TLS"
+        )
+    if verdict == "fail":
         msg = f"the target {url} serves plain HTTP off loopback"
         raise CheckFailed(msg, expected="https", observed="http")
 
@@ -170,6 +171,13 @@ def test_cors_does_not_reflect_origins(
                     observed=allowed,
                 )
     findings.raise_if_any()
+
+
+def plain_http_verdict(url: str) -> Literal["check", "skip", "fail"]:
+    """HTTPS is checked; plain HTTP is skipped on loopback and fails anywhere else."""
+    if urlsplit(url).scheme != "http":
+        return "check"
+    return "skip" if is_loopback_url(url) else "fail"
 
 
 def _handshake(

@@ -79,12 +79,12 @@ class EditResponses:
 
 
 class Intercept:
-    """Answers ``path`` itself when ``when(scope)`` holds; the reference app otherwise."""
+    """Answers ``path`` (any path for ``None``) itself when ``when(scope)`` holds."""
 
     def __init__(
         self,
         app: ASGIApp,
-        path: str,
+        path: str | None,
         answer: Callable[[Scope, Send], Awaitable[None]],
         when: Callable[[Scope], bool] = lambda scope: True,
     ) -> None:
@@ -94,7 +94,8 @@ class Intercept:
         self.when = when
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == self.path and self.when(scope):
+        wanted = self.path is None or scope.get("path") == self.path
+        if scope["type"] == "http" and wanted and self.when(scope):
             await self.answer(scope, send)
             return
         await self.app(scope, receive, send)
