@@ -73,6 +73,15 @@ def _guessable_schemes(model: SecurityModel) -> list[object]:
     ]
 
 
+def _fuzzable(model: SecurityModel) -> list[object]:
+    """Operations worth generating inputs for: those that take parameters or a body."""
+    return [
+        op
+        for op in model.operations
+        if op.raw.get("parameters") or op.raw.get("requestBody")
+    ]
+
+
 def _scoped(model: SecurityModel) -> list[object]:
     return [
         op
@@ -89,6 +98,7 @@ SELECTIONS: dict[str, tuple[Selection, str]] = {
     "bearer_target": (_bearer_schemes, "bearer token (JWT or OAuth2) scheme in use"),
     "guessable_target": (_guessable_schemes, "Basic or API key scheme in use"),
     "scoped_operation": (_scoped, "operation that requires scopes"),
+    "fuzzable_operation": (_fuzzable, "operation with parameters or a body"),
 }
 
 

@@ -139,6 +139,13 @@ class CredentialRef(Section):
         return {f: getattr(self, f) for f in fields if getattr(self, f)}
 
 
+class FuzzingSection(Section):
+    """How many generated requests SEC-10 sends per operation, and for how long."""
+
+    examples_per_operation: int = Field(default=25, ge=1, le=1000)
+    budget_s: float = Field(default=30.0, gt=0, le=600)
+
+
 class TlsSection(Section):
     """Where the CA that signs the target's certificate is, when it is not public."""
 
@@ -159,6 +166,7 @@ class Profile(Section):
     credentials: dict[str, CredentialRef] = Field(default_factory=dict)
     tracing: TracingSection = Field(default_factory=TracingSection)
     tls: TlsSection = Field(default_factory=TlsSection)
+    fuzzing: FuzzingSection = Field(default_factory=FuzzingSection)
     spans: list[SpanExpectation] = Field(default_factory=list)
     metrics: list[dict[str, Any]] = Field(default_factory=list)
 

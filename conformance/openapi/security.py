@@ -77,6 +77,7 @@ class Operation:
     requirements: tuple[Requirement, ...]
     origin: Origin
     raw: dict[str, Any]
+    raw_path: str = ""
 
     @property
     def label(self) -> str:
@@ -139,6 +140,7 @@ def read_security_model(document: OpenAPIDocument) -> SecurityModel:
                     requirements=requirements,
                     origin=origin,
                     raw=raw,
+                    raw_path=str(path),
                 )
             )
 

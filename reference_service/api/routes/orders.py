@@ -31,6 +31,9 @@ logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/orders", tags=["orders"], responses=UNAUTHORIZED)
 
+# Order ids are uuid4 hex strings; the pattern also keeps ids apart from /orders/stream.
+ORDER_ID_PATTERN = "^[0-9a-f]{32}$"
+
 # How often a followed stream looks for new orders, and how long it may last.
 FOLLOW_POLL_S = 0.1
 MAX_FOLLOW_S = 300
@@ -145,7 +148,7 @@ def _line(order: Order) -> bytes:
     responses={404: {"model": ErrorDetail, "description": "No such order."}},
 )
 async def get_order(
-    order_id: Annotated[str, Path(min_length=1, max_length=64)],
+    order_id: Annotated[str, Path(pattern=ORDER_ID_PATTERN)],
     user: BasicUser,
     repo: Repo,
 ) -> OrderOut:
