@@ -106,6 +106,7 @@ def test_the_reference_service_passes_the_credential_checks(
             "an authenticated response may be cached",
         ),
         ("reflects_any_origin", "SEC-12", "with credentials allowed"),
+        ("server_error_on_invalid_input", "SEC-10", "server error on invalid input"),
     ],
 )
 def test_credential_checks_fail_on_variants_lacking_the_pattern(
