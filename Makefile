@@ -22,6 +22,9 @@ demo: $(STAMP)
 	BASIC_AUTH_PASSWORD=$(secret) \
 	API_KEYS=$(secret) \
 	JWT_SECRET=$(secret) \
+	OAUTH_CLIENT_ID=demo-client \
+	OAUTH_CLIENT_SECRET=$(secret) \
+	OAUTH_USER_PASSWORD=$(secret) \
 	PATH="$(CURDIR)/$(BIN):$$PATH" \
 	$(BIN)/pytest -p no:cacheprovider \
 		--profile reference_service/conformance.toml \

@@ -64,7 +64,14 @@ class Caller:
                 f"[credentials.{scheme_name}] to the profile with the variables that "
                 "hold them"
             )
-        return present(self._scheme(scheme_name, reference), secrets, reference, scopes)
+        return present(
+            self._scheme(scheme_name, reference),
+            secrets,
+            reference,
+            scopes,
+            base_url=self.http.base_url,
+            ca_file=self.settings.profile.tls.ca_file,
+        )
 
     @contextmanager
     def _faults(self, faults: Mapping[str, str]) -> Iterator[None]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +11,10 @@ from conformance.calls import Caller
 from conformance.errors import UsageError
 from conformance.evidence import Evidence
 from conformance.launcher import Launcher
+from conformance.logs.streams import CaptureStream, FileStream, LogStream
+from conformance.metrics.prometheus import PrometheusServer
+from conformance.metrics.sources import MetricSource
+from conformance.metrics.sources import discover as discover_metric_sources
 from conformance.openapi.document import OpenAPIDocument
 from conformance.openapi.security import SecurityModel, read_security_model
 from conformance.probe import HttpProbe
@@ -174,3 +179,54 @@ def isolated_http(
     finally:
         if instance is not None:
             instance.stop(grace_s)
+
+
+@pytest.fixture(scope="session")
+def maybe_templated(conformance_runtime: Runtime) -> list[RequestSpec]:
+    """Two requests to one route template, or none when the target has no such route."""
+    return templated_requests(conformance_runtime.settings, _model(conformance_runtime))
+
+
+@pytest.fixture(scope="session")
+def metric_sources(conformance_runtime: Runtime) -> list[MetricSource]:
+    """Every place the target's metrics can be read; checks skip when there is none."""
+    runtime = conformance_runtime
+    section = runtime.settings.profile.metrics
+    server = None
+    if runtime.settings.prometheus_url:
+        server = PrometheusServer(
+            runtime.client,
+            runtime.settings.prometheus_url,
+            section.prometheus_selector,
+            runtime.request_timeout_s,
+        )
+    found, missing = discover_metric_sources(
+        runtime.client,
+        section.base_url or runtime.base_url,
+        section.path,
+        runtime.telemetry,
+        server,
+        otlp_wait_s=section.flush_window_s if runtime.launcher else 0.0,
+        timeout_s=runtime.request_timeout_s,
+    )
+    if not found:
+        pytest.skip(
+            "needs metrics: a Prometheus endpoint (metrics.path, metrics.base_url in "
+            "the profile), OTLP metrics sent to the suite's receiver, or "
+            f"--prometheus-url ({'; '.join(missing)})"
+        )
+    return found
+
+
+@pytest.fixture(scope="session")
+def log_stream(conformance_runtime: Runtime) -> LogStream:
+    """The main target's log lines: its captured output when launched, or a file."""
+    runtime = conformance_runtime
+    if runtime.main_instance is not None:
+        return CaptureStream(runtime.main_instance.output)
+    if runtime.settings.log_file:
+        return FileStream(Path(runtime.settings.log_file))
+    pytest.skip(
+        "needs the target's logs: launch it with --target-cmd, or name the file it "
+        "writes with --target-log-file PATH (or logs.file in the profile)"
+    )

@@ -17,7 +17,7 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -156,6 +156,7 @@ class Launcher:
         self,
         extra_env: Mapping[str, str] | None = None,
         wait_ready: bool = True,
+        unset: Collection[str] = (),
     ) -> LaunchedTarget:
         """Start one instance on a free port; wait until it answers unless told not to."""
         port = free_port()
@@ -165,7 +166,7 @@ class Launcher:
             "port": str(port),
             "instance_dir": str(instance_dir),
         }
-        env = self._environment(values, extra_env or {})
+        env = self._environment(values, extra_env or {}, unset)
         try:
             process = subprocess.Popen(
                 [_fill(word, values) for word in self._argv],
@@ -200,6 +201,24 @@ class Launcher:
 
         return target
 
+    def prepare(
+        self, extra_env: Mapping[str, str] | None = None
+    ) -> tuple[list[str], dict[str, str], str]:
+        """The argv, environment and base URL of an instance on a fresh port.
+
+        For an instance the caller starts itself, under a pseudo-terminal say (LOG-06).
+        """
+        port = free_port()
+        instance_dir = Path(tempfile.mkdtemp(prefix=f"{port}-", dir=self._scratch.name))
+        values = {
+            "host": LOOPBACK,
+            "port": str(port),
+            "instance_dir": str(instance_dir),
+        }
+        argv = [_fill(word, values) for word in self._argv]
+        env = self._environment(values, extra_env or {})
+        return argv, env, f"http://{LOOPBACK}:{port}"
+
     @contextmanager
     def running(
         self,
@@ -223,6 +242,7 @@ class Launcher:
         self,
         values: Mapping[str, str],
         extra_env: Mapping[str, str],
+        unset: Collection[str] = (),
     ) -> dict[str, str]:
         env = dict(os.environ)
         env["PYTHONUNBUFFERED"] = "1"
@@ -232,6 +252,8 @@ class Launcher:
             env[name] = _fill(template, values)
         env.update(self.suite_env)
         env.update(extra_env)
+        for name in unset:  # configuration checks start instances without a variable
+            env.pop(name, None)
 
         return env
 

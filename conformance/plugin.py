@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from conformance import checks
+from conformance.background import start_for_items
 from conformance.errors import ConformanceError, UsageError
+from conformance.gate import Verdict, judge
 from conformance.parametrize import SELECTIONS, label, values_for
 from conformance.reports.junit import label_junit_file
 from conformance.reports.terminal import render_summary
@@ -32,6 +34,7 @@ from conformance.state import DURATION_KEY, RUNTIME_KEY
 pytest_plugins = ["conformance.fixtures"]
 
 REPORTS_KEY = pytest.StashKey[list[Path]]()
+VERDICT_KEY = pytest.StashKey[Verdict]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -54,6 +57,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--profile", metavar="FILE", help="target profile (conformance.toml)"
     )
     group.addoption(
+        "--fail-on",
+        choices=("error", "warning", "never"),
+        help="which failures fail the run: error-severity (default), warnings too, or none",
+    )
+    group.addoption(
+        "--baseline",
+        metavar="OLD.json",
+        help="an earlier conformance.json: only checks that passed there and fail now "
+        "fail the run",
+    )
+    group.addoption(
+        "--allow-insecure-credentials",
+        action="store_true",
+        default=False,
+        help="send the profile's credentials to a plain-http target off loopback",
+    )
+    group.addoption(
         "--report-dir",
         metavar="DIR",
         help="where reports are written (default: reports/)",
@@ -68,6 +88,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="HOST:PORT",
         help="the suite's OTLP/gRPC receiver (default 127.0.0.1:4317; port 0 for any)",
     )
+    group.addoption(
+        "--prometheus-url",
+        metavar="URL",
+        help="a Prometheus server that scrapes the target; metrics checks query it too",
+    )
+    group.addoption(
+        "--target-log-file",
+        metavar="PATH",
+        help="a file the target writes its logs to, for the log checks "
+        "(pytest's own --log-file is where pytest writes its logging)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -81,10 +112,10 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         options = {**vars(config.option), "strict": _pytest_strict(config)}
         settings = resolve_settings(options, os.environ)
+        config.stash[RUNTIME_KEY] = Runtime(settings)
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from exc
 
-    config.stash[RUNTIME_KEY] = Runtime(settings)
     builtin = str(checks.PACKAGE_DIR)
     if config.args_source == pytest.Config.ArgsSource.ARGS:
         if builtin not in config.args:
@@ -157,12 +188,29 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                 metafunc.parametrize(fixture, [skipped], ids=["none"])
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the probes that wait (timeouts, shutdowns) so they overlap the others."""
+    runtime = session.config.stash.get(RUNTIME_KEY, None)
+    if runtime is not None and not session.config.option.collectonly:
+        start_for_items(session.config, runtime, session.items)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    """Mark each check with its category and ID before ``-m`` and ``-k`` select."""
+    known = set(CATEGORIES)
     for item in items:
         spec = spec_of(item)
-        if spec is not None:
-            item.extra_keyword_matches.add(spec.id)
-            item.user_properties.append(("check_id", spec.id))
+        if spec is None:
+            continue
+        if spec.category not in known:
+            config.addinivalue_line("markers", f"{spec.category}: conformance checks")
+            known.add(spec.category)
+        item.add_marker(spec.category)
+        item.extra_keyword_matches.add(spec.id)
+        item.user_properties.append(("check_id", spec.id))
 
     # Checks that disturb a shared target (lockouts, say) run after all the others.
     items.sort(key=lambda item: "isolated_http" in getattr(item, "fixturenames", ()))
@@ -205,6 +253,16 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         raise pytest.UsageError(msg) from exc
     session.config.stash[REPORTS_KEY] = paths
 
+    verdict = judge(
+        report.to_json()["checks"], runtime.settings.fail_on, runtime.baseline
+    )
+    session.config.stash[VERDICT_KEY] = verdict
+    if session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        failed = verdict.fails
+        session.exitstatus = (
+            pytest.ExitCode.TESTS_FAILED if failed else pytest.ExitCode.OK
+        )
+
 
 def pytest_terminal_summary(
     terminalreporter: pytest.TerminalReporter, config: pytest.Config
@@ -222,6 +280,9 @@ def pytest_terminal_summary(
     terminalreporter.write(runtime.redactor.text(text))
     for path in config.stash.get(REPORTS_KEY, []):
         terminalreporter.write_line(f"report written: {path}")
+    verdict = config.stash.get(VERDICT_KEY, None)
+    if verdict is not None and (verdict.counted or runtime.baseline is not None):
+        terminalreporter.write_line(runtime.redactor.text(verdict.summary()))
 
 
 def _pytest_strict(config: pytest.Config) -> bool:

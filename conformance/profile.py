@@ -79,6 +79,10 @@ class ExpectSection(Section):
     failing_request: RequestSpec | None = None
     slow_request: RequestSpec | None = None
     stream_request: RequestSpec | None = None
+    # Resilience (RES-03, RES-09): idle closes sooner than this are warned about
+    # (default: half the idle timeout); a stream that would outlast the grace period.
+    min_idle_timeout_s: float | None = Field(default=None, ge=0)
+    shutdown_stream_request: RequestSpec | None = None
 
 
 class TracingSection(Section):
@@ -125,6 +129,10 @@ class CredentialRef(Section):
     algorithm: str | None = None
     issuer: str | None = None
     audience: str | None = None
+    # OAuth2: a client allowed the client_credentials grant; the suite fetches
+    # its tokens from the scheme's declared tokenUrl.
+    client_id_env: str | None = None
+    client_secret_env: str | None = None
 
     def variable_names(self) -> dict[str, str]:
         """Field name to variable name, for every variable this credential reads."""
@@ -135,6 +143,8 @@ class CredentialRef(Section):
             "token_env",
             "signing_key_env",
             "public_key_env",
+            "client_id_env",
+            "client_secret_env",
         )
         return {f: getattr(self, f) for f in fields if getattr(self, f)}
 
@@ -152,9 +162,64 @@ class TlsSection(Section):
     ca_file: str | None = None
 
 
+class ConfigurationSection(Section):
+    """Variables the configuration checks (CFG-01 to CFG-03) vary; guide's names."""
+
+    required_env: str = "DATABASE_URL"
+    duration_env: str = "READ_TIMEOUT"
+    log_level_env: str = "LOG_LEVEL"
+    startup_exit_s: float = Field(default=5.0, gt=0, le=120)
+
+
 class ReportSection(Section):
     dir: str | None = None
     strict: bool = False
+    fail_on: str | None = None
+
+
+class BusinessMetric(Section):
+    """A metric the target must record when ``request`` is served (MET-05).
+
+    ``name`` is the Prometheus form (``orders_total``); OTLP instruments are matched
+    by their translated name. A counter rises by ``increase`` per request and carries
+    ``labels``; a histogram records one value per request.
+    """
+
+    name: str
+    kind: str = Field(default="counter", pattern="^(counter|histogram)$")
+    request: RequestSpec
+    increase: float = 1.0
+    labels: list[str] = Field(default_factory=list)
+
+
+class MetricsSection(Section):
+    """Where metrics are read and what they must show (MET-01 to MET-05)."""
+
+    path: str = "/metrics"
+    base_url: str | None = None
+    request_metric: str | None = None
+    prometheus_selector: str = ""
+    flush_window_s: float = Field(default=15.0, gt=0, le=300)
+    probe_count: int = Field(default=10, gt=0, le=200)
+    distinct_probes: int = Field(default=20, gt=1, le=200)
+    business: list[BusinessMetric] = Field(default_factory=list)
+
+
+class LogsSection(Section):
+    """Where logs are read when the suite does not launch the target (LOG checks)."""
+
+    file: str | None = None
+    settle_s: float = Field(default=1.0, gt=0, le=30)
+    pty_timeout_s: float = Field(default=20.0, gt=0, le=120)
+
+
+class DebugSection(Section):
+    """The debug surface (DBG checks); defaults are the guide's conventions."""
+
+    switch_path: str = "/debug"
+    switch_param: str = "debug-logs"
+    profile_path: str = "/debug/pprof/"
+    auth: str | None = None
 
 
 class Profile(Section):
@@ -168,7 +233,10 @@ class Profile(Section):
     tls: TlsSection = Field(default_factory=TlsSection)
     fuzzing: FuzzingSection = Field(default_factory=FuzzingSection)
     spans: list[SpanExpectation] = Field(default_factory=list)
-    metrics: list[dict[str, Any]] = Field(default_factory=list)
+    metrics: MetricsSection = Field(default_factory=MetricsSection)
+    logs: LogsSection = Field(default_factory=LogsSection)
+    debug: DebugSection = Field(default_factory=DebugSection)
+    configuration: ConfigurationSection = Field(default_factory=ConfigurationSection)
 
     @field_validator("dependencies")
     @classmethod

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import httpx
 
+from conformance.deadline import bounded_client
 from conformance.errors import UsageError
+from conformance.gate import load_report
 from conformance.launcher import LaunchedTarget, Launcher, LaunchSpec
 from conformance.openapi.document import (
     Discovery,
@@ -43,6 +45,9 @@ class Runtime:
                 self.redactor.add_basic_credentials(
                     values["username"], values["password"]
                 )
+        self.baseline = (
+            load_report(settings.baseline, "--baseline") if settings.baseline else None
+        )
         self.telemetry = TelemetryStore()
         self.receiver = OtlpReceiver(
             self.telemetry,
@@ -53,7 +58,7 @@ class Runtime:
         self.launcher: Launcher | None = None
         self.main_instance: LaunchedTarget | None = None
         self.base_url = settings.target_url or ""
-        self.client = httpx.Client(
+        self.client = bounded_client(
             headers={"user-agent": USER_AGENT},
             follow_redirects=False,
             verify=_trust(settings.profile.tls.ca_file),
@@ -91,7 +96,11 @@ class Runtime:
             return
 
         try:
-            self.client.get(self.base_url + "/", timeout=self.request_timeout_s)
+            # Only the head matters here; an endless or dripping body is the checks' to judge.
+            with self.client.stream(
+                "GET", self.base_url + "/", timeout=self.request_timeout_s
+            ):
+                pass
         except (httpx.ConnectError, httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
             msg = (
                 f"The target {self.base_url!r} cannot be reached ({exc}). Check the URL, "

@@ -15,6 +15,7 @@ from typing import Final
 from urllib.parse import urlsplit
 
 from conformance.errors import UsageError
+from conformance.gate import FailOn, parse_fail_on
 from conformance.profile import Profile, load_profile, resolve_credentials
 
 ENVIRONMENT: Final = {
@@ -23,8 +24,12 @@ ENVIRONMENT: Final = {
     "openapi": "CONFORMANCE_OPENAPI",
     "profile": "CONFORMANCE_PROFILE",
     "report_dir": "CONFORMANCE_REPORT_DIR",
+    "fail_on": "CONFORMANCE_FAIL_ON",
+    "baseline": "CONFORMANCE_BASELINE",
     "otlp_http": "CONFORMANCE_OTLP_HTTP",
     "otlp_grpc": "CONFORMANCE_OTLP_GRPC",
+    "prometheus_url": "CONFORMANCE_PROMETHEUS_URL",
+    "target_log_file": "CONFORMANCE_LOG_FILE",
 }
 DEFAULT_OTLP_HTTP: Final = "127.0.0.1:4318"
 DEFAULT_OTLP_GRPC: Final = "127.0.0.1:4317"
@@ -61,10 +66,14 @@ class Settings:
     report_dir: Path
     strict: bool
     profile: Profile
+    fail_on: FailOn = "error"
+    baseline: Path | None = None
     profile_path: Path | None = None
     credentials: Credentials = field(default_factory=lambda: Credentials({}))
     otlp_http: str = DEFAULT_OTLP_HTTP
     otlp_grpc: str = DEFAULT_OTLP_GRPC
+    prometheus_url: str | None = None
+    log_file: str | None = None
 
     @property
     def launches_target(self) -> bool:
@@ -112,8 +121,22 @@ def resolve_settings(
     report_dir = _pick(
         "report_dir", options, environ, ("profile report.dir", profile.report.dir)
     )
+    baseline = _pick("baseline", options, environ, None)
+    chosen = _pick(
+        "fail_on", options, environ, ("profile report.fail_on", profile.report.fail_on)
+    )
+    fail_on = parse_fail_on(chosen.value, chosen.source) if chosen else "error"
+    strict = (
+        bool(options.get("strict")) or profile.report.strict or fail_on == "warning"
+    )
+    if strict and fail_on == "error":
+        fail_on = "warning"
     otlp_http = _pick("otlp_http", options, environ, None)
     otlp_grpc = _pick("otlp_grpc", options, environ, None)
+    prometheus_url = _pick("prometheus_url", options, environ, None)
+    log_file = _pick(
+        "target_log_file", options, environ, ("profile logs.file", profile.logs.file)
+    )
 
     if target is None and command is None:
         msg = (
@@ -123,6 +146,9 @@ def resolve_settings(
         raise UsageError(msg)
     if target is not None:
         _validate_url(target)
+    credentials = Credentials(resolve_credentials(profile, environ))
+    if target is not None and credentials.schemes():
+        _refuse_plain_credentials(target, options)
     if openapi is not None and openapi.source.startswith("profile"):
         openapi = Sourced(_relative_to(openapi.value, profile_dir), openapi.source)
 
@@ -131,12 +157,16 @@ def resolve_settings(
         target_cmd=command.value if command else None,
         openapi=openapi.value if openapi else None,
         report_dir=Path(report_dir.value if report_dir else DEFAULT_REPORT_DIR),
-        strict=bool(options.get("strict")) or profile.report.strict,
+        strict=strict,
+        fail_on=fail_on,
+        baseline=Path(baseline.value) if baseline else None,
         profile=profile,
         profile_path=profile_path,
-        credentials=Credentials(resolve_credentials(profile, environ)),
+        credentials=credentials,
         otlp_http=otlp_http.value if otlp_http else DEFAULT_OTLP_HTTP,
         otlp_grpc=otlp_grpc.value if otlp_grpc else DEFAULT_OTLP_GRPC,
+        prometheus_url=prometheus_url.value if prometheus_url else None,
+        log_file=log_file.value if log_file else None,
     )
 
 
@@ -185,6 +215,21 @@ def _validate_url(target: Sourced) -> None:
             f"The target URL {target.value!r} from {target.source} has an invalid port."
         )
         raise UsageError(msg) from exc
+
+
+def _refuse_plain_credentials(target: Sourced, options: Mapping[str, object]) -> None:
+    """Credentials over plain HTTP to another host would cross the network in clear."""
+    parts = urlsplit(target.value)
+    if parts.scheme != "http" or is_loopback_url(target.value):
+        return
+    if options.get("allow_insecure_credentials"):
+        return
+    msg = (
+        f"Refusing to send the profile's credentials in clear to {target.value!r} "
+        f"(from {target.source}): it is plain http and not on loopback. Use https, "
+        "or pass --allow-insecure-credentials if the network is trusted."
+    )
+    raise UsageError(msg)
 
 
 def _relative_to(value: str, base: Path) -> str:

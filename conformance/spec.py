@@ -1,9 +1,10 @@
 """What a check is: its identity, category, severity and remediation.
 
 A check is a pytest test function decorated with :func:`check`. The decorator records a
-:class:`CheckSpec` on the function and adds the category marker, so that ``-m security``
-selects it and every report can name it. Built-in checks and users' own checks use the
-same decorator.
+:class:`CheckSpec` on the function; at collection the plugin gives the check its category
+as a marker (registering categories of users' own), so that ``-m security`` selects it
+and every report can name it. Built-in checks and users' own checks use the same
+decorator.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ CATEGORIES: Final = (
 """Built-in categories, in report order. Users' checks may add their own."""
 
 CHECK_ID_PATTERN: Final = re.compile(r"^[A-Z][A-Z0-9]{1,9}-\d{2,3}$")
+CATEGORY_PATTERN: Final = re.compile(r"^[a-z][a-z0-9_]{1,30}$")
 SPEC_ATTRIBUTE: Final = "__conformance_check__"
 REFERENCE_ROOT: Final = "reference_service/"
 
@@ -70,6 +72,9 @@ def check(
     ``remediation`` says how to fix a failure; ``reference`` names the place in the
     reference service that implements the pattern.
     """
+    if not CATEGORY_PATTERN.match(category):
+        msg = f"Check category {category!r} must be a lower-case word, like 'security'."
+        raise ValueError(msg)
     if not CHECK_ID_PATTERN.match(id):
         msg = f"Check ID {id!r} must look like 'ABC-01': a capital prefix, a dash, digits."
         raise ValueError(msg)
@@ -86,8 +91,7 @@ def check(
 
     def decorate(function: F) -> F:
         setattr(function, SPEC_ATTRIBUTE, spec)
-        marked: F = getattr(pytest.mark, category)(function)
-        return marked
+        return function
 
     return decorate
 

@@ -13,29 +13,40 @@ from contextlib import asynccontextmanager
 from typing import cast
 
 from fastapi import FastAPI
+from opentelemetry import metrics as otel_metrics
 
 from reference_service import __version__
 from reference_service.api import api_router
 from reference_service.database import OrdersRepository
+from reference_service.debug import router as debug_router
 from reference_service.errors import error_responses, install_error_handlers
 from reference_service.health import PING_TIMEOUT, CallablePinger, Health, Pinger
 from reference_service.health import router as health_router
 from reference_service.inventory import InventoryClient
+from reference_service.metrics import MetricsMiddleware, ServiceMetrics
+from reference_service.metrics import router as metrics_router
 from reference_service.middleware import (
     AccessLogMiddleware,
     ErrorMiddleware,
     SecurityHeadersMiddleware,
 )
+from reference_service.oauth import OAuthServer
 from reference_service.openapi import check_security_declared, install_openapi
+from reference_service.postgres import PostgresOrdersRepository, is_postgres_url
 from reference_service.rate_limit import FailureLimiter
 from reference_service.settings import Settings, get_settings
 from reference_service.telemetry import (
     NATIVE_TELEMETRY_OFF,
     Telemetry,
     get_tracer,
+    otlp_export_wanted,
     start_telemetry,
 )
 from reference_service.tracing_middleware import TracingMiddleware
+from reference_service.transport_security import (
+    StrictTransportSecurityMiddleware,
+    install_cors,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +100,11 @@ def create_app(
     """
     settings = settings if settings is not None else get_settings()
     tracer = get_tracer(telemetry.tracer_provider if telemetry else None)
-    repository = OrdersRepository(settings.database_path)
+    repository = (
+        PostgresOrdersRepository(settings.database_url, settings.dependency_timeout)
+        if is_postgres_url(settings.database_url)
+        else OrdersRepository(settings.database_path)
+    )
     pingers: list[Pinger] = [CallablePinger("database", repository.ping)]
     inventory = None
     if settings.inventory_url is not None:
@@ -116,19 +131,34 @@ def create_app(
     app.state.repository = repository
     app.state.inventory = inventory
     app.state.health = health
+    # OTel instruments only when something reads them (see metrics.py).
+    meter_provider = (
+        telemetry.meter_provider
+        if telemetry is not None
+        else otel_metrics.get_meter_provider()
+        if otlp_export_wanted("METRICS")
+        else None
+    )
+    app.state.metrics = ServiceMetrics(meter_provider)
     app.state.auth_failures = FailureLimiter(
         settings.auth_failure_limit, settings.auth_failure_window
     )
+    app.state.oauth = OAuthServer(settings)
 
     app.include_router(health_router)
     app.include_router(api_router)
+    app.include_router(metrics_router)
+    app.include_router(debug_router)
     install_error_handlers(app)
 
     # add_middleware puts each new one outside the previous: tracing is
     # outermost so every log line below it carries the trace id, and the
     # access log sees the final status and headers of every answer.
     app.add_middleware(ErrorMiddleware)
+    install_cors(app, settings)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(StrictTransportSecurityMiddleware)
     app.add_middleware(AccessLogMiddleware)
     app.add_middleware(TracingMiddleware, tracer=tracer)
 

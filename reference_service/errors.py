@@ -66,6 +66,7 @@ async def dependency_unavailable(request: Request, exc: Exception) -> JSONRespon
     dependency = getattr(exc, "dependency", "dependency")
     logger.error(
         "dependency unavailable",
+        exc_info=exc.__cause__ or exc,
         extra={
             "dependency": dependency,
             "error": repr(exc.__cause__ or exc),

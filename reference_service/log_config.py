@@ -73,7 +73,7 @@ class JsonFormatter(logging.Formatter):
         }
         entry.update(_extra_fields(record))
         if record.exc_info:
-            entry["error"] = repr(record.exc_info[1])
+            entry.setdefault("error", repr(record.exc_info[1]))
             entry["traceback"] = self.formatException(record.exc_info)
 
         return json.dumps(entry, default=str, ensure_ascii=False)

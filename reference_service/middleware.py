@@ -46,6 +46,11 @@ class AccessLogMiddleware:
                 status = message["status"]
             await send(message)
 
+        # Seen only while debug logs are on (GET /debug?debug-logs=on).
+        access_logger.debug(
+            "request started",
+            extra={"http.method": scope["method"], "http.path": scope["path"]},
+        )
         try:
             await self.app(scope, receive, send_with_status)
         finally:

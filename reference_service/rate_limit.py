@@ -1,66 +1,47 @@
 """Slow down password and API key guessing: failed attempts are counted and limited.
 
-The guide asks for rate limiting on API key authentication; Basic passwords get the same.
-Each client (its socket address, not a header it could forge) has a sliding window of
-failed attempts per scheme. Past the limit, every attempt of that scheme from that
-client is answered 429 with Retry-After until the oldest failure leaves the window.
-Successful and anonymous requests are never counted.
+The guide asks for rate limiting on API key authentication; Basic passwords get the
+same. Each client (its socket address, not a header it could forge) has a moving
+window of failed attempts per scheme. Past the limit, every attempt of that scheme
+from that client is answered 429 with Retry-After until the oldest failure leaves
+the window. Successful and anonymous requests are never counted.
+
+The counting is the `limits` library's moving-window strategy over its in-memory
+storage, which drops expired entries by itself. A service running several replicas
+points `limits` at a shared storage (Redis, Memcached) instead, so a client cannot
+multiply its attempts by spreading them over replicas.
 """
 
 from __future__ import annotations
 
 import math
-import threading
 import time
-from collections import deque
-from collections.abc import Callable
 
-MAX_TRACKED_CLIENTS = 10_000
+from limits import RateLimitItemPerSecond
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 
 
 class FailureLimiter:
-    """Counts failures per key in a sliding window; thread-safe and bounded in memory."""
+    """Failed attempts per key within a moving window of whole seconds."""
 
-    def __init__(
-        self,
-        limit: int,
-        window_s: float,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, limit: int, window_s: float) -> None:
+        # `limits` counts windows in whole seconds; round up so none gets shorter.
+        self.window_s = max(1, math.ceil(window_s))
         self.limit = limit
-        self.window_s = window_s
-        self._clock = clock
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
+        self._item = RateLimitItemPerSecond(
+            limit, self.window_s, namespace="auth-failures"
+        )
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
 
     def retry_after(self, key: str) -> int | None:
         """Seconds until ``key`` may try again, or ``None`` when it may now."""
-        with self._lock:
-            failures = self._recent(key)
-            if len(failures) < self.limit:
-                return None
-            wait = failures[0] + self.window_s - self._clock()
-            return max(1, math.ceil(wait))
+        if self._limiter.test(self._item, key):
+            return None
+
+        reset_at, _ = self._limiter.get_window_stats(self._item, key)
+        return max(1, math.ceil(reset_at - time.time()))
 
     def record_failure(self, key: str) -> None:
-        with self._lock:
-            if key not in self._failures and len(self._failures) >= MAX_TRACKED_CLIENTS:
-                self._forget_idle()
-            failures = self._failures.setdefault(key, deque(maxlen=self.limit))
-            failures.append(self._clock())
-
-    def _recent(self, key: str) -> deque[float]:
-        failures = self._failures.get(key, deque())
-        horizon = self._clock() - self.window_s
-        while failures and failures[0] <= horizon:
-            failures.popleft()
-        return failures
-
-    def _forget_idle(self) -> None:
-        """Drop clients whose failures have all left the window (or the oldest half)."""
-        horizon = self._clock() - self.window_s
-        idle = [k for k, v in self._failures.items() if not v or v[-1] <= horizon]
-        if not idle:
-            idle = list(self._failures)[: len(self._failures) // 2]
-        for key in idle:
-            del self._failures[key]
+        """Count one failed attempt of ``key``."""
+        self._limiter.hit(self._item, key)

@@ -1,8 +1,11 @@
-"""The guide's three security schemes as FastAPI dependencies.
+"""The guide's four security schemes as FastAPI dependencies.
 
 - `basic`: HTTP Basic, the API-wide default (orders).
 - `api_key`: a key in the `X-API-Key` header (the users service).
 - `jwt`: an HS256 bearer token whose scopes each operation can require.
+- `oauth2`: an access token issued by this service's own authorization server
+  (`oauth.py`), with scopes; declared with its authorization code and client
+  credentials flows.
 
 Each dependency carries the OpenAPI security requirement it enforces, which
 `openapi.py` reads, so the document always says what the code does. Secrets are
@@ -17,23 +20,38 @@ from typing import Annotated, Any, Protocol, cast, runtime_checkable
 
 import jwt
 from fastapi import Depends, HTTPException, Request
+from fastapi.openapi.models import (
+    OAuthFlowAuthorizationCode,
+    OAuthFlowClientCredentials,
+    OAuthFlows,
+)
 from fastapi.security import (
     APIKeyHeader,
     HTTPAuthorizationCredentials,
     HTTPBasic,
     HTTPBasicCredentials,
     HTTPBearer,
+    OAuth2,
 )
+from fastapi.security.utils import get_authorization_scheme_param
 
 from reference_service.errors import ErrorDetail
+from reference_service.oauth import (
+    AUTHORIZE_PATH,
+    READ_SCOPE,
+    REFRESH_PATH,
+    SCOPES,
+    TOKEN_PATH,
+    WRITE_SCOPE,
+    IssuedToken,
+    OAuthServer,
+)
 from reference_service.rate_limit import FailureLimiter
 from reference_service.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 API_KEY_HEADER = "X-API-Key"
-READ_SCOPE = "api:read"
-WRITE_SCOPE = "api:write"
 
 Requirement = dict[str, list[str]]
 
@@ -78,6 +96,26 @@ _jwt_scheme = HTTPBearer(
     ),
     auto_error=False,
 )
+_oauth2_scheme = OAuth2(
+    flows=OAuthFlows(
+        authorizationCode=OAuthFlowAuthorizationCode(
+            authorizationUrl=AUTHORIZE_PATH,
+            tokenUrl=TOKEN_PATH,
+            refreshUrl=REFRESH_PATH,
+            scopes=SCOPES,
+        ),
+        clientCredentials=OAuthFlowClientCredentials(
+            tokenUrl=TOKEN_PATH, scopes=SCOPES
+        ),
+    ),
+    scheme_name="oauth2",
+    description=(
+        "An access token from this service's authorization server: a user's "
+        "through the authorization code flow (with PKCE), or a client's own "
+        "through client credentials."
+    ),
+    auto_error=False,
+)
 
 UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorDetail, "description": "Missing or invalid credentials."},
@@ -101,7 +139,7 @@ class BasicAuth:
         if credentials is None:
             raise _unauthorized(request, "basic", "missing credentials")
 
-        _refuse_if_limited(request, "basic")
+        refuse_if_limited(request, "basic")
         settings = _settings(request)
         password = settings.basic_auth_password.get_secret_value()
         # Both comparisons always run, so an unknown user and a wrong password
@@ -109,7 +147,7 @@ class BasicAuth:
         user_ok = _same(credentials.username, settings.basic_auth_user)
         password_ok = _same(credentials.password, password)
         if not (user_ok and password_ok):
-            _count_failure(request, "basic")
+            count_failure(request, "basic")
             raise _unauthorized(request, "basic", "wrong user name or password")
 
         return credentials.username
@@ -129,12 +167,12 @@ class ApiKeyAuth:
         if key is None:
             raise _unauthorized(request, "api_key", "missing credentials")
 
-        _refuse_if_limited(request, "api_key")
+        refuse_if_limited(request, "api_key")
         configured = _settings(request).api_keys
         # Compare with every key, not stopping at a match, to keep timing flat.
         matches = [_same(key, known.get_secret_value()) for known in configured]
         if not any(matches):
-            _count_failure(request, "api_key")
+            count_failure(request, "api_key")
             raise _unauthorized(request, "api_key", "unknown key")
 
         return f"api-key-{matches.index(True) + 1}"
@@ -166,9 +204,38 @@ class JWTAuth:
 
         missing = [scope for scope in self.scopes if scope not in token_scopes(claims)]
         if missing:
-            raise _forbidden(request, self.scopes, missing)
+            raise _forbidden(request, "jwt", self.scopes, missing)
 
         return claims
+
+
+class OAuth2Auth:
+    """Requires an access token this service issued, holding every scope given."""
+
+    def __init__(self, *scopes: str) -> None:
+        self.scopes = scopes
+        self.requirement: Requirement = {"oauth2": list(scopes)}
+
+    async def __call__(
+        self,
+        request: Request,
+        authorization: Annotated[str | None, Depends(_oauth2_scheme)],
+    ) -> IssuedToken:
+        kind, token = get_authorization_scheme_param(authorization)
+        if not authorization or kind.lower() != "bearer" or not token:
+            raise _unauthorized(request, "oauth2", "missing credentials")
+
+        server = cast(OAuthServer, request.app.state.oauth)
+        issued = server.store.find_access(token)
+        if issued is None:
+            reason = "unknown, expired or revoked token"
+            raise _unauthorized(request, "oauth2", reason, invalid=True)
+
+        missing = [scope for scope in self.scopes if scope not in issued.scopes]
+        if missing:
+            raise _forbidden(request, "oauth2", self.scopes, missing)
+
+        return issued
 
 
 def decode_token(token: str, settings: Settings) -> dict[str, Any]:
@@ -219,7 +286,7 @@ def _client_key(request: Request, scheme: str) -> str:
     return f"{scheme}:{host}"
 
 
-def _refuse_if_limited(request: Request, scheme: str) -> None:
+def refuse_if_limited(request: Request, scheme: str) -> None:
     """Answer 429 while this client has used up its failed attempts for ``scheme``."""
     limiter = cast(FailureLimiter, request.app.state.auth_failures)
     wait = limiter.retry_after(_client_key(request, scheme))
@@ -239,7 +306,8 @@ def _refuse_if_limited(request: Request, scheme: str) -> None:
     )
 
 
-def _count_failure(request: Request, scheme: str) -> None:
+def count_failure(request: Request, scheme: str) -> None:
+    """Count a failed attempt of ``scheme`` from this client."""
     limiter = cast(FailureLimiter, request.app.state.auth_failures)
     limiter.record_failure(_client_key(request, scheme))
 
@@ -273,7 +341,7 @@ def _unauthorized(
     realm = _realm(request)
     if scheme == "basic":
         challenge = f'Basic realm="{realm}"'
-    elif scheme == "jwt":
+    elif scheme in ("jwt", "oauth2"):
         challenge = f'Bearer realm="{realm}"'
         if invalid:
             # RFC 6750 section 3.1.
@@ -289,6 +357,7 @@ def _unauthorized(
 
 def _forbidden(
     request: Request,
+    scheme: str,
     required: tuple[str, ...],
     missing: list[str],
 ) -> HTTPException:
@@ -296,7 +365,7 @@ def _forbidden(
     logger.warning(
         "authorization failed",
         extra={
-            "auth.scheme": "jwt",
+            "auth.scheme": scheme,
             "auth.reason": f"missing scope {' '.join(missing)}",
             "http.path": request.url.path,
         },
@@ -315,3 +384,4 @@ def _forbidden(
 require_basic = BasicAuth()
 require_api_key = ApiKeyAuth()
 require_admin = JWTAuth(READ_SCOPE, WRITE_SCOPE)
+require_oauth_read = OAuth2Auth(READ_SCOPE)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import math
 import signal
+import threading
 from types import FrameType
 from typing import Any
 
@@ -24,9 +25,16 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from reference_service.health import Health
 from reference_service.settings import Settings
+from reference_service.transport_security import tls_server_options
 
 # Go's default MaxHeaderBytes; h11's own default is 16 KiB.
 MAX_HEADER_BYTES = 1 << 20
+_TOO_LARGE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+    b"content-type: text/plain; charset=utf-8\r\n"
+    b"content-length: 32\r\nconnection: close\r\n\r\n"
+    b"Request header fields too large\n"
+)
 
 
 class TimedH11Protocol(H11Protocol):
@@ -41,6 +49,7 @@ class TimedH11Protocol(H11Protocol):
         self._reading: asyncio.TimerHandle | None = None
         self._writing: asyncio.TimerHandle | None = None
         self._request_started = 0.0
+        self._header_bytes = 0
         self._headers_read = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -51,6 +60,8 @@ class TimedH11Protocol(H11Protocol):
         # The first bytes after an idle keep-alive period start a new request.
         if self._reading is None and self.conn.their_state is h11.IDLE:
             self._start_request()
+        if self._over_header_limit(data):
+            return
         super().data_received(data)
         self._follow_state()
 
@@ -67,9 +78,28 @@ class TimedH11Protocol(H11Protocol):
         self._cancel_writing()
         super().connection_lost(exc)
 
+    def _over_header_limit(self, data: bytes) -> bool:
+        """Refuse a header block over MAX_HEADER_BYTES with 431, as Go does.
+
+        h11's own limit only applies while a block is incomplete: one that
+        arrives whole in a single read is parsed whatever its size.
+        """
+        if self._headers_read or self.conn.their_state is not h11.IDLE:
+            return False
+        end = data.find(b"\r\n\r\n")
+        self._header_bytes += len(data) if end < 0 else end + 4
+        if self._header_bytes <= MAX_HEADER_BYTES:
+            return False
+
+        if not self.transport.is_closing():
+            self.transport.write(_TOO_LARGE)
+            self.transport.close()
+        return True
+
     def _start_request(self) -> None:
         self._request_started = self.loop.time()
         self._headers_read = False
+        self._header_bytes = 0
         self._reading = self.loop.call_later(self.read_header_timeout, self._expire)
 
     def _follow_state(self) -> None:
@@ -115,14 +145,33 @@ def timed_protocol(settings: Settings) -> type[TimedH11Protocol]:
 
 
 class GracefulServer(uvicorn.Server):
-    """Marks the service unready the moment a stop signal arrives."""
+    """Marks the service unready the moment a stop signal arrives.
 
-    def __init__(self, config: uvicorn.Config, health: Health) -> None:
+    It then keeps serving for `drain_s` (readiness answers 503 meanwhile) so load
+    balancers polling readiness stop sending work before the listener closes;
+    a second signal skips the rest of the drain.
+    """
+
+    def __init__(
+        self, config: uvicorn.Config, health: Health, drain_s: float = 0.0
+    ) -> None:
         super().__init__(config)
         self._health = health
+        self._drain_s = drain_s
+        self._draining: threading.Timer | None = None
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         self._health.begin_shutdown()
+        if self._draining is None and self._drain_s > 0:
+            self._draining = threading.Timer(
+                self._drain_s, super().handle_exit, (sig, frame)
+            )
+            self._draining.daemon = True
+            self._draining.start()
+            return
+
+        if self._draining is not None:
+            self._draining.cancel()
         super().handle_exit(sig, frame)
 
 
@@ -137,6 +186,7 @@ def _ignore_signal(sig: int, frame: FrameType | None) -> None:
 
 def serve(app: FastAPI, settings: Settings) -> int:
     """Serve until SIGTERM or SIGINT; return the process exit code."""
+    drain = min(settings.shutdown_drain, settings.shutdown_grace / 2)
     config = uvicorn.Config(
         app,
         host=settings.http_addr.host,
@@ -148,10 +198,12 @@ def serve(app: FastAPI, settings: Settings) -> int:
         access_log=False,
         server_header=False,
         timeout_keep_alive=_whole_seconds(settings.idle_timeout),
-        timeout_graceful_shutdown=_whole_seconds(settings.shutdown_grace),
+        # The drain comes out of the grace period, so the exit stays within it.
+        timeout_graceful_shutdown=max(1, int(settings.shutdown_grace - drain)),
         h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+        **tls_server_options(settings),
     )
-    server = GracefulServer(config, app.state.health)
+    server = GracefulServer(config, app.state.health, drain)
 
     # After a graceful stop, uvicorn re-raises the signal to the handler that
     # was installed before it started. With the default handlers that kills

@@ -8,11 +8,20 @@ a `Settings` straight to `create_app`.
 from __future__ import annotations
 
 import re
+import ssl
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Any, Literal, NamedTuple
 from urllib.parse import urlsplit
 
-from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 LogLevel = Literal["debug", "info", "warning", "error"]
@@ -131,6 +140,8 @@ class Settings(BaseSettings):
     write_timeout: Duration = 60.0
     idle_timeout: Duration = 120.0
     shutdown_grace: Duration = 30.0
+    # Readiness answers 503 this long before the listener closes (load balancers).
+    shutdown_drain: Duration = 5.0
 
     basic_auth_user: str = Field(default="admin", min_length=1)
     basic_auth_password: SecretStr = Field(examples=["a long random password"])
@@ -152,6 +163,25 @@ class Settings(BaseSettings):
     auth_failure_limit: int = Field(default=10, ge=1)
     auth_failure_window: Duration = 60.0
 
+    # TLS, HSTS and CORS (transport_security.py); TLS needs both files or neither.
+    tls_cert_file: str | None = Field(default=None, examples=["/etc/tls/cert.pem"])
+    tls_key_file: str | None = Field(
+        default=None, validate_default=True, examples=["/etc/tls/key.pem"]
+    )
+    cors_allowed_origins: Annotated[tuple[str, ...], NoDecode] = ()
+
+    # The OAuth2 authorization server (oauth.py): one client and one user, enough
+    # for a demo; a real service reads them from its own stores.
+    oauth_client_id: str | None = None
+    oauth_client_secret: SecretStr | None = Field(
+        default=None, validate_default=True, examples=["a long random secret"]
+    )
+    oauth_redirect_uris: Annotated[tuple[str, ...], NoDecode] = ()
+    oauth_user: str = Field(default="demo", min_length=1)
+    oauth_user_password: SecretStr | None = None
+    oauth_token_lifetime: Duration = 900.0
+    oauth_refresh_lifetime: Duration = 86400.0
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _lower_level(cls, value: Any) -> Any:
@@ -160,8 +190,13 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _check_database_url(cls, value: str) -> str:
+        if value.startswith(("postgresql://", "postgres://")):
+            return value
         if not value.startswith(_SQLITE_PREFIX) or value == _SQLITE_PREFIX:
-            msg = "must be a SQLite URL such as sqlite:///path/to/orders.db"
+            msg = (
+                "must be a SQLite URL such as sqlite:///path/to/orders.db or a "
+                "PostgreSQL URL such as postgresql://user@host:5432/orders"
+            )
             raise ValueError(msg)
         return value
 
@@ -212,6 +247,92 @@ class Settings(BaseSettings):
             raise ValueError(msg)
         return value
 
+    @field_validator(
+        "tls_cert_file",
+        "tls_key_file",
+        "oauth_client_id",
+        "oauth_client_secret",
+        "oauth_user_password",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @field_validator("tls_cert_file")
+    @classmethod
+    def _check_cert_file(cls, value: str | None) -> str | None:
+        if value is not None and not Path(value).is_file():
+            msg = "is not a file; give the path of a PEM certificate (chain)"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("tls_key_file")
+    @classmethod
+    def _check_key_file(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if "tls_cert_file" not in info.data:
+            return value  # TLS_CERT_FILE has its own error already.
+        cert = info.data["tls_cert_file"]
+        if cert is None and value is None:
+            return None
+        if value is None:
+            msg = "is required when TLS_CERT_FILE is set; set both or neither"
+            raise ValueError(msg)
+        if cert is None:
+            msg = "is set without TLS_CERT_FILE; set both or neither"
+            raise ValueError(msg)
+
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        try:
+            # An empty password makes an encrypted key fail instead of prompting.
+            context.load_cert_chain(cert, value, password=lambda: "")
+        except (ssl.SSLError, OSError) as exc:
+            msg = f"does not load with TLS_CERT_FILE ({exc}); use an unencrypted key"
+            raise ValueError(msg) from None
+        return value
+
+    @field_validator("cors_allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        origins = tuple(item.strip() for item in value.split(",") if item.strip())
+        for origin in origins:
+            _check_origin(origin)
+        return origins
+
+    @field_validator("oauth_client_secret")
+    @classmethod
+    def _check_client_secret(
+        cls, value: SecretStr | None, info: ValidationInfo
+    ) -> SecretStr | None:
+        if "oauth_client_id" not in info.data:
+            return value
+        if info.data["oauth_client_id"] is None and value is not None:
+            msg = "is set without OAUTH_CLIENT_ID; set both or neither"
+            raise ValueError(msg)
+        if info.data["oauth_client_id"] is not None and value is None:
+            msg = "is required when OAUTH_CLIENT_ID is set; set both or neither"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("oauth_redirect_uris", mode="before")
+    @classmethod
+    def _split_redirect_uris(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        uris = tuple(item.strip() for item in value.split(",") if item.strip())
+        for uri in uris:
+            parts = urlsplit(uri)
+            # RFC 6749 section 3.1.2: absolute, and without a fragment.
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                msg = f"{uri!r} is not an absolute http(s) URL"
+                raise ValueError(msg)
+            if parts.fragment:
+                msg = f"{uri!r} must not carry a fragment (RFC 6749 3.1.2)"
+                raise ValueError(msg)
+        return uris
+
     @property
     def jwt_secret_is_short(self) -> bool:
         """RFC 7518 section 3.2 wants HS256 keys of 256 bits or more."""
@@ -223,6 +344,23 @@ class Settings(BaseSettings):
         return self.database_url.removeprefix(_SQLITE_PREFIX)
 
 
+def _check_origin(origin: str) -> None:
+    """An origin browsers send: scheme://host[:port]; never `*` or `null`."""
+    if origin == "*":
+        msg = "`*` cannot go with credentials; list each origin allowed"
+        raise ValueError(msg)
+    if origin == "null":
+        msg = "`null` is the origin of sandboxed and local pages; list real origins"
+        raise ValueError(msg)
+    parts = urlsplit(origin)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        msg = f"{origin!r} is not an origin; write scheme://host[:port]"
+        raise ValueError(msg)
+    if parts.path or parts.query or parts.fragment or parts.username:
+        msg = f"{origin!r} is not an origin; drop the path, write scheme://host[:port]"
+        raise ValueError(msg)
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """Read the environment once; raises pydantic.ValidationError when invalid."""
@@ -232,7 +370,8 @@ def get_settings() -> Settings:
 # Values of these variables never appear in messages: they are secrets or may
 # embed credentials (a database URL often does).
 _CONCEALED = frozenset(
-    {"database_url", "basic_auth_password", "api_keys", "jwt_secret", "inventory_url"},
+    {"database_url", "basic_auth_password", "api_keys", "jwt_secret", "inventory_url"}
+    | {"oauth_client_secret", "oauth_user_password"},
 )
 
 

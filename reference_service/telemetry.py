@@ -21,6 +21,7 @@ import asyncio
 import logging
 import os
 import threading
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -40,6 +41,8 @@ logger = logging.getLogger(__name__)
 
 INSTRUMENTATION_NAME = "reference_service"
 SHUTDOWN_TIMEOUT = 5.0
+_INSTANCE_ID = "service.instance.id"
+_INSTANCE = str(uuid.uuid4())
 
 # FastAPI 0.165 traces requests itself (a SERVER span per request plus spans
 # for dependencies, endpoint and serialization) as soon as a global provider
@@ -156,7 +159,11 @@ def service_resource(settings: Settings) -> Resource:
     OTEL_RESOURCE_ATTRIBUTES adds attributes (a deployment environment, say).
     """
     name = os.environ.get("OTEL_SERVICE_NAME") or settings.service_name
-    return Resource.create({SERVICE_NAME: name, SERVICE_VERSION: __version__})
+    # service.instance.id tells this process's metric streams from those of its
+    # replicas (OpenTelemetry semantic conventions: one id per running instance).
+    return Resource.create(
+        {SERVICE_NAME: name, SERVICE_VERSION: __version__, _INSTANCE_ID: _INSTANCE}
+    )
 
 
 def otlp_export_wanted(

@@ -14,7 +14,14 @@ import httpcore  # noqa: F401
 import pytest
 
 from conformance.launcher import Launcher, LaunchSpec
-from tests.support import REPO, TEST_SECRETS, RunSuite, SuiteRun, reference_env
+from tests.support import (
+    FAST_PROFILE,
+    REPO,
+    TEST_SECRETS,
+    RunSuite,
+    SuiteRun,
+    reference_env,
+)
 
 Serve = Callable[..., str]
 
@@ -97,3 +104,9 @@ def any_free_receiver_port(monkeypatch: pytest.MonkeyPatch) -> None:
     """Suite runs inside tests bind their OTLP receivers to free ports, not 4317/4318."""
     monkeypatch.setenv("CONFORMANCE_OTLP_HTTP", "127.0.0.1:0")
     monkeypatch.setenv("CONFORMANCE_OTLP_GRPC", "127.0.0.1:0")
+
+
+@pytest.fixture
+def fast_profile(pytester: pytest.Pytester) -> str:
+    """A profile with short windows for runs against targets that lack the patterns."""
+    return str(pytester.makefile(".toml", fast=FAST_PROFILE))

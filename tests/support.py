@@ -14,6 +14,8 @@ TEST_SECRETS = {
     "BASIC_AUTH_PASSWORD": "pw-Canary-7f3a9c1e",
     "API_KEYS": "key-Canary-2b8d4e6f",
     "JWT_SECRET": "jwt-Canary-9a1c5e7b3d",
+    "OAUTH_CLIENT_ID": "client-Canary-5d2e8f",
+    "OAUTH_CLIENT_SECRET": "secret-Canary-4c7a1b9e",
 }
 
 
@@ -43,3 +45,31 @@ class SuiteRun:
 
 
 RunSuite = Callable[..., SuiteRun]
+
+
+FAST_PROFILE = """
+# Short windows and timeouts, so runs against targets that lack the patterns (and so
+# make every wait run out) stay short.
+[target]
+request_timeout_s = 3
+
+[tracing]
+flush_window_s = 1
+
+[metrics]
+flush_window_s = 1
+
+[expect]
+header_timeout_s = 1
+read_timeout_s = 1
+idle_timeout_s = 1
+shutdown_grace_s = 2
+
+[logs]
+settle_s = 0.3
+pty_timeout_s = 5
+
+[fuzzing]
+examples_per_operation = 5
+budget_s = 3
+"""

@@ -7,14 +7,12 @@ from typing import Final
 
 import pytest
 
-from conformance.errors import CheckFailed
+from conformance.api import CheckFailed, Findings, check
 from conformance.evidence import Evidence
-from conformance.findings import Findings
 from conformance.openapi.document import OpenAPIDocument
 from conformance.openapi.samples import sample_body, sample_path
 from conformance.openapi.security import Operation, SecurityModel
 from conformance.probe import HttpProbe, ProbeResponse
-from conformance.spec import check
 
 CREDENTIAL_WORDS: Final = re.compile(
     r"authori[sz]ation|credential|api[ _-]?key|token|password|auth", re.IGNORECASE

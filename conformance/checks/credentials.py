@@ -12,10 +12,9 @@ from typing import Final
 
 import pytest
 
+from conformance.api import CheckFailed, Findings, check
 from conformance.calls import Caller
-from conformance.errors import CheckFailed
 from conformance.evidence import Evidence
-from conformance.findings import Findings
 from conformance.forgery import forgeries_with_key, forgeries_without_key
 from conformance.openapi.document import OpenAPIDocument
 from conformance.openapi.samples import sample_body, sample_path
@@ -24,7 +23,6 @@ from conformance.parametrize import SchemeTarget
 from conformance.probe import HttpProbe, ProbeResponse
 from conformance.profile import CredentialRef, RequestSpec
 from conformance.settings import Settings
-from conformance.spec import check
 
 SECURITY: Final = "reference_service/security.py"
 Attempt = tuple[str, list[tuple[str, str]], dict[str, str]]

@@ -6,16 +6,14 @@ from typing import Final
 
 import pytest
 
-from conformance.errors import CheckFailed
+from conformance.api import CheckFailed, Findings, check
 from conformance.evidence import Evidence
-from conformance.findings import Findings
 from conformance.health_shapes import read_health
 from conformance.leaks import find_leaks
 from conformance.probe import HttpProbe
 from conformance.profile import Profile
 from conformance.redaction import Redactor
 from conformance.settings import Settings
-from conformance.spec import check
 
 HEALTH_SHAPES: Final = (
     'the guide\'s {"uptime": s, "version": v, "status": {"database": "OK"}}, '

@@ -6,10 +6,9 @@ from typing import Final
 
 import pytest
 
+from conformance.api import CheckFailed, Findings, check
 from conformance.calls import Caller
-from conformance.errors import CheckFailed
 from conformance.evidence import Evidence
-from conformance.findings import Findings
 from conformance.fuzzing import fuzz_operation
 from conformance.leaks import find_stack_trace
 from conformance.openapi.document import OpenAPIDocument
@@ -18,7 +17,6 @@ from conformance.openapi.security import HTTP_METHODS, Operation
 from conformance.probe import HttpProbe
 from conformance.profile import Profile
 from conformance.settings import Settings
-from conformance.spec import check
 
 MAX_LISTED: Final = 5
 UNDOCUMENTED_CANDIDATES: Final = ("patch", "delete", "put", "post", "get")

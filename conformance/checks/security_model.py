@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from conformance.api import Findings, check
 from conformance.evidence import Evidence
-from conformance.findings import Findings
 from conformance.openapi.security import Operation, SecurityModel
-from conformance.spec import check
 
 
 @check(

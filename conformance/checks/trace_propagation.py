@@ -8,12 +8,10 @@ from typing import Any
 
 import pytest
 
-from conformance.errors import CheckFailed
+from conformance.api import CheckFailed, Findings, check
 from conformance.evidence import Evidence
-from conformance.findings import Findings
 from conformance.profile import Profile, RequestSpec, SpanExpectation
 from conformance.spans import TraceProbe, describe
-from conformance.spec import check
 from conformance.stubs.http_stub import DependencyStub, RecordedRequest
 from conformance.telemetry import SpanRecord
 from conformance.tracecontext import (

@@ -11,13 +11,11 @@ from typing import Final
 
 import pytest
 
-from conformance.errors import CheckFailed
+from conformance.api import CheckFailed, Findings, check
 from conformance.evidence import Evidence
-from conformance.findings import Findings
 from conformance.leaks import find_stack_trace
 from conformance.profile import Profile, RequestSpec
 from conformance.spans import SETTLE_S, TraceProbe, describe
-from conformance.spec import check
 from conformance.telemetry import SpanRecord
 from conformance.tracecontext import TraceParent
 

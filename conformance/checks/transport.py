@@ -11,14 +11,12 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from conformance.api import CheckFailed, Findings, check
 from conformance.calls import Caller
-from conformance.errors import CheckFailed
 from conformance.evidence import Evidence
-from conformance.findings import Findings
 from conformance.probe import HttpProbe
 from conformance.profile import Profile, RequestSpec
 from conformance.settings import Settings, is_loopback_url
-from conformance.spec import check
 
 OLD_VERSIONS: Final = (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1)
 VERSION_BANNER: Final = re.compile(r"\d+\.\d+")
@@ -33,7 +31,7 @@ TLS_TIMEOUT_S: Final = 5.0
     "to stay on HTTPS (the guide: always use HTTPS in production).",
     remediation="Terminate TLS with 1.2 as the minimum, send Strict-Transport-Security, and "
     "never expose plain HTTP beyond the host.",
-    reference="reference_service/README.md",
+    reference="reference_service/transport_security.py",
 )
 def test_transport_is_encrypted(
     settings: Settings, http: HttpProbe, profile: Profile, evidence: Evidence
@@ -133,7 +131,7 @@ def test_response_headers_are_hardened(
     "the logged-in user.",
     remediation="Allow a fixed list of origins, never `null`, and allow credentials only "
     "for those.",
-    reference="reference_service/app.py",
+    reference="reference_service/transport_security.py",
 )
 def test_cors_does_not_reflect_origins(
     caller: Caller, probe_request: RequestSpec, evidence: Evidence

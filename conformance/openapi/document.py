@@ -7,6 +7,7 @@ usage error; one that is merely absent makes the checks that need it skip.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -14,6 +15,7 @@ from typing import Any, Final
 import httpx
 import yaml
 
+from conformance.deadline import bounded_client
 from conformance.errors import UsageError
 
 DISCOVERY_PATHS: Final = (
@@ -23,6 +25,7 @@ DISCOVERY_PATHS: Final = (
     "/docs/openapi.json",
 )
 MAX_DOCUMENT_BYTES: Final = 16 << 20
+_LOADER: Final = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,8 @@ def load_named_document(source: str, timeout_s: float) -> OpenAPIDocument:
     """Load the document the user named; any problem is a usage error."""
     if source.startswith(("http://", "https://")):
         try:
-            response = httpx.get(source, timeout=timeout_s, follow_redirects=True)
+            with bounded_client(follow_redirects=True) as client:
+                response = client.get(source, timeout=timeout_s)
         except httpx.HTTPError as exc:
             msg = f"The OpenAPI document {source!r} could not be fetched: {exc}."
             raise UsageError(msg) from exc
@@ -66,6 +70,9 @@ def load_named_document(source: str, timeout_s: float) -> OpenAPIDocument:
         text = response.text
     else:
         try:
+            if Path(source).stat().st_size > MAX_DOCUMENT_BYTES:
+                msg = f"The OpenAPI document {source!r} is larger than {MAX_DOCUMENT_BYTES} bytes."
+                raise UsageError(msg)
             text = Path(source).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             msg = f"The OpenAPI document {source!r} cannot be read: {exc}."
@@ -109,7 +116,13 @@ def discover_document(
 def parse_document(text: str) -> tuple[dict[str, Any] | None, str]:
     """The document as a mapping, or ``None`` and what is wrong with it."""
     try:
-        data = yaml.safe_load(text)
+        # JSON first: it is a subset of YAML that parses a hundred times faster.
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        data = None
+    try:
+        if data is None:
+            data = yaml.load(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         return None, f"neither JSON nor YAML ({str(exc).splitlines()[0]})"
     except RecursionError:

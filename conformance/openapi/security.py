@@ -37,6 +37,8 @@ class SecurityScheme:
     scheme: str = ""
     location: str = ""
     parameter: str = ""
+    # OAuth2: where the clientCredentials flow gets tokens (may be relative).
+    token_url: str = ""
 
     @property
     def challenge(self) -> str | None:
@@ -175,7 +177,14 @@ def _scheme(name: str, value: dict[str, Any]) -> SecurityScheme:
         scheme=str(value.get("scheme", "")),
         location=str(value.get("in", "")),
         parameter=str(value.get("name", "")),
+        token_url=_client_credentials_url(value),
     )
+
+
+def _client_credentials_url(value: dict[str, Any]) -> str:
+    flows = value.get("flows")
+    flow = flows.get("clientCredentials") if isinstance(flows, dict) else None
+    return str(flow.get("tokenUrl", "")) if isinstance(flow, dict) else ""
 
 
 def _server_path_prefix(data: dict[str, Any]) -> str:

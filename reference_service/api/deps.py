@@ -13,11 +13,13 @@ from opentelemetry.trace import Tracer
 
 from reference_service.database import OrdersRepository
 from reference_service.inventory import InventoryClient
+from reference_service.oauth import IssuedToken
 from reference_service.security import (
     JWTAuth,
     require_admin,
     require_api_key,
     require_basic,
+    require_oauth_read,
 )
 from reference_service.settings import Settings
 
@@ -53,3 +55,4 @@ ApiKey = Annotated[str, Depends(require_api_key)]
 # AdminClaims does, so the scopes reach the OpenAPI document.
 JwtClaims = Annotated[dict[str, Any], Depends(JWTAuth())]
 AdminClaims = Annotated[dict[str, Any], Depends(require_admin)]
+OAuthReader = Annotated[IssuedToken, Depends(require_oauth_read)]

@@ -17,16 +17,17 @@ DEMO_PROFILE = REPO / "reference_service" / "conformance.toml"
 def test_the_reference_service_passes_every_check_through_the_launcher(
     pytester: pytest.Pytester,
 ) -> None:
-    """The demo profile launches the reference service and every check passes."""
+    """The demo profile launches the reference service and every check passes but TLS."""
     command = f"{sys.executable} -m reference_service"
 
     result = pytester.runpytest("--profile", str(DEMO_PROFILE), "--target-cmd", command)
 
     report = json.loads((pytester.path / "reports" / "conformance.json").read_text())
-    outcomes = {c["outcome"] for c in report["checks"]}
-    assert outcomes == {"passed"}, [
-        c for c in report["checks"] if c["outcome"] != "passed"
-    ]
+    not_passed = [c for c in report["checks"] if c["outcome"] != "passed"]
+    # Plain HTTP on loopback: TLS is checked by a test that serves the reference over it.
+    assert [(c["id"], c["outcome"]) for c in not_passed] == [("SEC-09", "skipped")], (
+        not_passed
+    )
     assert {c["id"] for c in report["checks"]} >= {
         "HLT-01",
         "HLT-03",
@@ -45,10 +46,12 @@ def test_the_reference_service_passes_every_check_through_the_launcher(
 
 
 def test_a_plain_app_runs_to_the_end_with_clear_failures(
-    pytester: pytest.Pytester, serve: Callable[..., str]
+    pytester: pytest.Pytester, serve: Callable[..., str], fast_profile: str
 ) -> None:
     """An app with none of the patterns gets a verdict per check, and no traceback."""
-    result = pytester.runpytest("--target", serve("tests.targets.plain_app:app"))
+    result = pytester.runpytest(
+        "--target", serve("tests.targets.plain_app:app"), "--profile", fast_profile
+    )
 
     report = json.loads((pytester.path / "reports" / "conformance.json").read_text())
     by_id = {c["id"]: c for c in report["checks"]}

@@ -81,7 +81,7 @@ async def test_valid_basic_credentials_create_and_read_an_order(
     assert fetched.status_code == 200
     assert fetched.json() == order
 
-    missing = await client.get("/orders/0", auth=("admin", password))
+    missing = await client.get("/orders/" + "0" * 32, auth=("admin", password))
     assert missing.status_code == 404
     assert missing.json() == {"detail": "order not found"}
 

@@ -186,7 +186,7 @@ def test_secret_values_never_appear_in_messages(
     """Messages about secrets or the database URL never repeat the value."""
     variables = {
         **REQUIRED,
-        "DATABASE_URL": "postgres://user:hunter2@db/orders",
+        "DATABASE_URL": "mysql://user:hunter2@db/orders",
         "API_KEYS": " , ",
     }
     messages = _errors(monkeypatch, **variables)

@@ -130,8 +130,8 @@ def test_spans_reach_the_collector_on_sigterm_one_per_request(
 
     sampled = f"00-{TRACE_ID}-{PARENT_ID}-01"
     assert _get(port, "/users/public", {"traceparent": sampled}) == 200
-    assert _get(port, "/orders/first", auth) == 404
-    assert _get(port, "/orders/second", auth) == 404
+    assert _get(port, "/orders/" + "a" * 32, auth) == 404
+    assert _get(port, "/orders/" + "b" * 32, auth) == 404
     unsampled = f"00-{UNSAMPLED_TRACE_ID}-{PARENT_ID}-00"
     assert _get(port, "/users/public", {"traceparent": unsampled}) == 200
 

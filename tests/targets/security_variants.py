@@ -109,17 +109,14 @@ def reflects_any_origin() -> Any:
     return app
 
 
-def with_hsts() -> ASGIApp:
-    """The reference app behind a TLS terminator that adds HSTS, as deployed."""
+def without_hsts() -> ASGIApp:
+    """Serves HTTPS like the reference but never sends Strict-Transport-Security."""
 
     def edit(
         status: int, headers: list[tuple[bytes, bytes]], body: bytes
     ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-        return (
-            status,
-            [*headers, (b"strict-transport-security", b"max-age=31536000")],
-            body,
-        )
+        kept = [(k, v) for k, v in headers if k.lower() != b"strict-transport-security"]
+        return status, kept, body
 
     return EditResponses(create_app(), edit)
 

@@ -170,7 +170,7 @@ def no_api_default() -> ASGIApp:
 
 def dangling_scheme() -> ASGIApp:
     def change(document: dict[str, Any]) -> None:
-        document["paths"]["/users"]["get"]["security"] = [{"oauth2": ["users:read"]}]
+        document["paths"]["/users"]["get"]["security"] = [{"sso": ["users:read"]}]
 
     return edit_openapi(change)
 

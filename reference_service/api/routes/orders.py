@@ -16,7 +16,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from opentelemetry.trace import StatusCode
 from opentelemetry.util.types import AttributeValue
@@ -25,6 +25,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from reference_service.api.deps import AppTracer, BasicUser, Inventory, Repo
 from reference_service.database import Order, OrdersRepository
 from reference_service.errors import BAD_GATEWAY, ErrorDetail
+from reference_service.health import Health
+from reference_service.metrics import AppMetrics
 from reference_service.security import UNAUTHORIZED
 
 logger = logging.getLogger(__name__)
@@ -63,8 +65,10 @@ async def create_order(
     repo: Repo,
     inventory: Inventory,
     tracer: AppTracer,
+    metrics: AppMetrics,
 ) -> OrderOut:
     """Reserve stock, store the order and return it with its new id."""
+    started = time.perf_counter()
     order = Order.new(body.amount, body.type)
     attributes: dict[str, AttributeValue] = {
         "order.id": order.id,
@@ -91,6 +95,7 @@ async def create_order(
             span.set_status(StatusCode.ERROR, str(exc))
             raise
 
+    metrics.record_order(order.type, time.perf_counter() - started)
     return OrderOut(id=order.id, amount=order.amount, type=order.type)
 
 
@@ -111,26 +116,31 @@ class NdjsonResponse(StreamingResponse):
     },
 )
 async def stream_orders(
+    request: Request,
     user: BasicUser,
     repo: Repo,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     follow: Annotated[float, Query(ge=0, le=MAX_FOLLOW_S)] = 0,
 ) -> NdjsonResponse:
     """Stream the latest orders as NDJSON, then new ones for `follow` seconds."""
-    return NdjsonResponse(_order_lines(repo, limit, follow))
+    health: Health = request.app.state.health
+    return NdjsonResponse(_order_lines(repo, limit, follow, health))
 
 
 async def _order_lines(
-    repo: OrdersRepository, limit: int, follow_s: float
+    repo: OrdersRepository, limit: int, follow_s: float, health: Health
 ) -> AsyncIterator[bytes]:
     orders, cursor = await repo.recent_orders(limit)
     for order in orders:
         yield _line(order)
 
     # Bounded by `follow`; a client that leaves ends it sooner (Starlette
-    # cancels the stream on disconnect).
+    # cancels the stream on disconnect), and so does shutdown: a followed
+    # stream must not hold the process past its grace period.
     deadline = time.monotonic() + follow_s
     while (remaining := deadline - time.monotonic()) > 0:
+        if health.shutting_down:
+            return
         await asyncio.sleep(min(FOLLOW_POLL_S, remaining))
         orders, cursor = await repo.orders_after(cursor, limit)
         for order in orders:

@@ -1,17 +1,19 @@
 """Users service: the guide's per-service and per-method security overrides.
 
 `list` uses the service's API key, `admin` overrides it with a JWT needing
-scopes, and `public` opts out of security explicitly.
+scopes, `me` with an OAuth2 access token needing `api:read`, and `public` opts
+out of security explicitly.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from reference_service.api.deps import AdminClaims, ApiKey
+from reference_service.api.deps import AdminClaims, ApiKey, OAuthReader
 from reference_service.security import FORBIDDEN, UNAUTHORIZED, token_scopes
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -30,6 +32,14 @@ class AdminView(BaseModel):
     subject: str | None
     scopes: list[str]
     users: int
+
+
+class Me(BaseModel):
+    """Whom an OAuth2 access token speaks for, and what it may do."""
+
+    subject: str
+    client_id: str
+    scopes: list[str]
 
 
 class PublicInfo(BaseModel):
@@ -63,7 +73,26 @@ async def admin(claims: AdminClaims) -> AdminView:
     )
 
 
+@router.get("/me", response_model=Me, responses={**UNAUTHORIZED, **FORBIDDEN})
+async def me(token: OAuthReader) -> Me:
+    """The caller's identity (OAuth2 access token with api:read)."""
+    return Me(
+        subject=token.subject,
+        client_id=token.client_id,
+        scopes=sorted(token.scopes),
+    )
+
+
+# `?delay=S` stands for slow work in shutdown drills (the conformance suite's
+# expect.slow_request); hidden from OpenAPI so fuzzers do not spend time on it.
+MAX_DELAY_S = 5.0
+
+
 @router.get("/public", response_model=PublicInfo, openapi_extra={"security": []})
-async def public() -> PublicInfo:
+async def public(
+    delay: Annotated[float, Query(ge=0, le=MAX_DELAY_S, include_in_schema=False)] = 0.0,
+) -> PublicInfo:
     """Public information (no credentials)."""
+    if delay:
+        await asyncio.sleep(delay)
     return PublicInfo(service="users", users=len(_USERS))

@@ -155,19 +155,35 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return files
 
 
+ServeTls = Callable[[str, dict[str, Path]], str]
+REFERENCE = "reference"
+
+
 @pytest.fixture
-def serve_tls() -> Iterator[Callable[[str, dict[str, Path]], str]]:
-    """Start an app under uvicorn with TLS on a free loopback port."""
+def serve_tls(tmp_path: Path) -> Iterator[ServeTls]:
+    """Serve the reference (its TLS variables) or a variant (uvicorn's) over HTTPS."""
     processes: list[subprocess.Popen[bytes]] = []
 
-    def start(factory: str, files: dict[str, Path]) -> str:
+    def start(target: str, files: dict[str, Path]) -> str:
         port = free_port()
-        tls = f"--ssl-keyfile {files['key']} --ssl-certfile {files['cert']}"
-        argv = shlex.split(command(factory, tls).replace("{port}", str(port)))
-        env = {**os.environ, **reference_env(tempfile.mkdtemp())}
+        env = {**os.environ, **reference_env(tempfile.mkdtemp(dir=tmp_path))}
+        if target == REFERENCE:
+            argv = [sys.executable, "-m", "reference_service"]
+            env |= {
+                "HTTP_ADDR": f"127.0.0.1:{port}",
+                "TLS_CERT_FILE": str(files["cert"]),
+                "TLS_KEY_FILE": str(files["key"]),
+            }
+        else:
+            tls = f"--ssl-keyfile {files['key']} --ssl-certfile {files['cert']}"
+            argv = shlex.split(command(target, tls).replace("{port}", str(port)))
         processes.append(
             subprocess.Popen(
-                argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+                argv,
+                env=env,
+                cwd=REPO,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
             )
         )
         url = f"https://127.0.0.1:{port}"
@@ -179,7 +195,7 @@ def serve_tls() -> Iterator[Callable[[str, dict[str, Path]], str]]:
                 return url
             except httpx.HTTPError:
                 time.sleep(0.1)
-        pytest.fail(f"the TLS test server on {url} did not start")
+        pytest.fail(f"the TLS test server on {url} did not start within 20 s")
 
     yield start
     for process in processes:
@@ -188,21 +204,21 @@ def serve_tls() -> Iterator[Callable[[str, dict[str, Path]], str]]:
 
 
 @pytest.mark.parametrize(
-    ("factory", "outcome"),
+    ("target", "outcome"),
     [
-        ("tests.targets.security_variants:with_hsts", "passed"),
-        ("reference_service.app:create_app", "failed"),
+        (REFERENCE, "passed"),
+        ("tests.targets.security_variants:without_hsts", "failed"),
     ],
 )
 def test_sec_09_judges_tls_and_hsts(
     pytester: pytest.Pytester,
-    serve_tls: Any,
+    serve_tls: ServeTls,
     tls_files: dict[str, Path],
-    factory: str,
+    target: str,
     outcome: str,
 ) -> None:
-    """Over TLS 1.2+, HSTS decides: sent, SEC-09 passes; missing, it fails."""
-    url = serve_tls(factory, tls_files)
+    """Over TLS 1.2+, HSTS decides: the reference sends it and passes; without, fails."""
+    url = serve_tls(target, tls_files)
     profile = pytester.makefile(
         ".toml", conformance=f'[tls]\nca_file = "{tls_files["ca"]}"\n'
     )

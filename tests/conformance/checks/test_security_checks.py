@@ -19,7 +19,7 @@ def test_the_reference_service_passes_the_security_checks(run_suite: RunSuite) -
     run = run_suite(REFERENCE, "-m", "security")
 
     assert set(run.outcomes("SEC-01")) == {"passed"}
-    assert len(run.outcomes("SEC-01")) == 9
+    assert len(run.outcomes("SEC-01")) == 10
     assert set(run.outcomes("SEC-02")) == {"passed"}
     assert {e["instance"] for e in run.entries("SEC-02")} == {
         "POST /orders",
@@ -27,6 +27,7 @@ def test_the_reference_service_passes_the_security_checks(run_suite: RunSuite) -
         "GET /orders/stream",
         "GET /users",
         "GET /users/admin",
+        "GET /users/me",
     }
     assert set(run.outcomes("SEC-06")) == {"passed"}
     assert run.result.ret == pytest.ExitCode.OK
@@ -49,9 +50,7 @@ def test_a_dangling_scheme_fails_sec_01(run_suite: RunSuite) -> None:
     run = run_suite(f"{VARIANTS}:dangling_scheme", "-k", "SEC-01")
 
     assert failed_instances(run, "SEC-01") == ["GET /users"]
-    assert "'oauth2', not defined in components.securitySchemes" in run.messages(
-        "SEC-01"
-    )
+    assert "'sso', not defined in components.securitySchemes" in run.messages("SEC-01")
 
 
 def test_403_for_missing_credentials_fails_sec_02(run_suite: RunSuite) -> None:

@@ -1,0 +1,1 @@
+"""Metrics from every source the target offers, read into one model."""
