@@ -11,7 +11,7 @@ from conformance.errors import CheckFailed
 from conformance.evidence import Evidence
 from conformance.probe import ProbeResponse
 from conformance.profile import RequestSpec
-from conformance.telemetry import SpanRecord, TelemetryStore
+from conformance.telemetry import SpanRecord, TelemetryStore, WaitResult
 from conformance.tracecontext import TRACEPARENT, TraceParent
 
 SETTLE_S = 1.0
@@ -109,11 +109,11 @@ class TraceProbe:
         self.evidence.add_spans(result.items)
         return result.items[0] if result.items else None
 
-    def sentinel(self, spec: RequestSpec) -> None:
+    def sentinel(self, spec: RequestSpec) -> WaitResult[SpanRecord]:
         """Send a sampled probe and wait for it, so earlier exports have arrived too."""
         parent = TraceParent.new()
         self.send(spec, parent)
-        self.telemetry.wait_for_trace(
+        return self.telemetry.wait_for_trace(
             parent.trace_id, timeout_s=self.window_s, settle_s=SETTLE_S
         )
 

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from conformance.background import BackgroundProbes, probes_of, scenario
+from conformance.deadline import bounded_client
 from conformance.errors import CheckFailed, ProbeError
 from conformance.evidence import Evidence
 from conformance.findings import Findings
@@ -108,7 +109,7 @@ def _crowd(runtime: Runtime) -> tuple[int, float, str]:
         held = crowd.nudge()
         started = time.monotonic()
         try:
-            with httpx.Client(timeout=PROMPT_S + 3.0) as client:
+            with bounded_client(timeout=PROMPT_S + 3.0) as client:
                 answer = str(client.get(runtime.base_url + path).status_code)
         except httpx.HTTPError as exc:
             answer = f"{type(exc).__name__}: {exc}"

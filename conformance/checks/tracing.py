@@ -116,7 +116,10 @@ def test_unsampled_context_is_not_exported(
 ) -> None:
     unsampled = TraceParent.new(sampled=False)
     traces.send(probe_request, unsampled)
-    traces.sentinel(probe_request)
+    control = traces.sentinel(probe_request)
+    if not control.satisfied:
+        # Without a sampled span arriving, an absent unsampled one proves nothing.
+        pytest.skip(f"needs sampled spans to compare with: {control.describe()}")
 
     leaked = traces.telemetry.spans(trace_id=unsampled.trace_id)
     traces.evidence.add_spans(leaked)
