@@ -90,6 +90,11 @@ def test_the_reference_service_passes_the_credential_checks(
         ),
         ("does_not_require_exp", "SEC-04", "a token without exp: accepted"),
         (
+            "takes_algorithm_from_token",
+            "SEC-04",
+            "a token alg 'none' without a signature",
+        ),
+        (
             "ignores_scopes",
             "SEC-05",
             "a valid token without api:read api:write answered 200",
