@@ -3,9 +3,9 @@
 schemathesis turns the OpenAPI document into Hypothesis strategies and knows which
 response properties to check against it. Its check that replays requests with broken
 credentials is left out: authentication is SEC-02 and SEC-03's, and the replays would
-count as failed attempts against a rate-limited target. This module only runs a bounded number of its
-cases against the target with the profile's credentials and collects what went wrong,
-each with a command that reproduces it (credentials masked).
+count as failed attempts against a rate-limited target. This module only runs a bounded
+number of its cases against the target with the profile's credentials and collects what
+went wrong, each with a command that reproduces it (credentials masked).
 """
 
 from __future__ import annotations

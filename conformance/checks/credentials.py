@@ -252,7 +252,8 @@ def test_valid_credentials_are_accepted(
         params |= presented.params
     response = send(caller.http, operation, openapi_document, headers, params)
     if response.status in (401, 403) or response.status >= 500:
-        msg = f"{operation.label} with valid {' and '.join(requirement)} credentials answered {response.status}"
+        schemes = " and ".join(requirement)
+        msg = f"{operation.label} with valid {schemes} credentials answered {response.status}"
         raise CheckFailed(
             msg, expected="accepted (not 401, 403 or 5xx)", observed=response.status
         )

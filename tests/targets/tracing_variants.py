@@ -52,7 +52,10 @@ def traced_twice() -> Any:
 
 
 def samples_regardless_of_parent() -> Any:
-    reference_service.telemetry.adaptive_sampler = lambda *args, **kwargs: ALWAYS_ON  # type: ignore[assignment]
+    def always(*args: Any, **kwargs: Any) -> Any:
+        return ALWAYS_ON
+
+    reference_service.telemetry.adaptive_sampler = always
     return create_app()
 
 
@@ -70,7 +73,10 @@ def span_names_from_raw_paths() -> Any:
 
 
 def unnamed_service() -> Any:
-    reference_service.telemetry.service_resource = lambda settings: Resource.create({})  # type: ignore[assignment]
+    def nameless(settings: Any) -> Resource:
+        return Resource.create({})
+
+    reference_service.telemetry.service_resource = nameless
     return create_app()
 
 
