@@ -69,7 +69,9 @@ class SecurityDependency(Protocol):
 class _BasicScheme(HTTPBasic):
     """HTTPBasic that logs a malformed header instead of answering by itself."""
 
-    async def __call__(self, request: Request) -> HTTPBasicCredentials | None:  # type: ignore[override]
+    async def __call__(  # type: ignore[override]
+        self, request: Request
+    ) -> HTTPBasicCredentials | None:
         try:
             return await super().__call__(request)
         except HTTPException:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 import logging
-from typing import Final, cast
+from typing import Any, Final, cast
 
 from authlib.oauth2 import OAuth2Error  # type: ignore[import-untyped]
 from fastapi import APIRouter, Request
@@ -55,15 +55,11 @@ REQUEST_PARAMETERS: Final = (
 async def authorize_form(request: Request) -> Response:
     """Check the authorization request, then ask the user to sign in and consent."""
     server = _server(request)
-    oauth_request = await _oauth_request(request)
-    if isinstance(oauth_request, Response):
-        return oauth_request
+    checked = await _consent(request, server)
+    if isinstance(checked, Response):
+        return checked
 
-    try:
-        grant = server.get_consent_grant(oauth_request)
-    except OAuth2Error as error:
-        return server.error_response(oauth_request, error)
-
+    oauth_request, grant = checked
     return _page(oauth_request.payload.data, grant.request.scope or "")
 
 
@@ -71,15 +67,11 @@ async def authorize_form(request: Request) -> Response:
 async def authorize(request: Request) -> Response:
     """Sign the user in; on consent, redirect back with a code, else access_denied."""
     server = _server(request)
-    oauth_request = await _oauth_request(request)
-    if isinstance(oauth_request, Response):
-        return oauth_request
+    checked = await _consent(request, server)
+    if isinstance(checked, Response):
+        return checked
 
-    try:
-        grant = server.get_consent_grant(oauth_request)
-    except OAuth2Error as error:
-        return server.error_response(oauth_request, error)
-
+    oauth_request, grant = checked
     form = oauth_request.form
     if form.get("decision") != "allow":
         return cast(
@@ -122,6 +114,20 @@ async def _token_response(request: Request, refresh_only: bool) -> Response:
     if isinstance(oauth_request, Response):
         return oauth_request
     return server.token_response(oauth_request, refresh_only)
+
+
+async def _consent(
+    request: Request, server: OAuthServer
+) -> tuple[StarletteOAuthRequest, Any] | Response:
+    """The authorization request and its grant, or the error answer to send instead."""
+    oauth_request = await _oauth_request(request)
+    if isinstance(oauth_request, Response):
+        return oauth_request
+    try:
+        grant = server.get_consent_grant(oauth_request)
+    except OAuth2Error as error:
+        return server.error_response(oauth_request, error)
+    return oauth_request, grant
 
 
 async def _oauth_request(request: Request) -> StarletteOAuthRequest | Response:
