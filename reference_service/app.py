@@ -16,18 +16,18 @@ from fastapi import FastAPI
 from opentelemetry import metrics as otel_metrics
 
 from reference_service import __version__
-from reference_service.api import api_router
+from reference_service.api import API_ROUTERS
 from reference_service.database import OrdersRepository
 from reference_service.debug import router as debug_router
 from reference_service.errors import error_responses, install_error_handlers
 from reference_service.health import PING_TIMEOUT, CallablePinger, Health, Pinger
 from reference_service.health import router as health_router
 from reference_service.inventory import InventoryClient
-from reference_service.metrics import MetricsMiddleware, ServiceMetrics
+from reference_service.metrics import ServiceMetrics
 from reference_service.metrics import router as metrics_router
 from reference_service.middleware import (
-    AccessLogMiddleware,
     ErrorMiddleware,
+    RequestRecordMiddleware,
     SecurityHeadersMiddleware,
 )
 from reference_service.oauth import OAuthServer
@@ -145,21 +145,20 @@ def create_app(
     )
     app.state.oauth = OAuthServer(settings)
 
-    app.include_router(health_router)
-    app.include_router(api_router)
-    app.include_router(metrics_router)
-    app.include_router(debug_router)
+    # Routes are matched in the order they are included: the API, which takes the
+    # traffic, goes before the probes' and operators' endpoints.
+    for router in (*API_ROUTERS, health_router, metrics_router, debug_router):
+        app.include_router(router)
     install_error_handlers(app)
 
     # add_middleware puts each new one outside the previous: tracing is
     # outermost so every log line below it carries the trace id, and the
-    # access log sees the final status and headers of every answer.
+    # access log and metrics see the final status of every answer.
     app.add_middleware(ErrorMiddleware)
     install_cors(app, settings)
-    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(StrictTransportSecurityMiddleware)
-    app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(RequestRecordMiddleware, metrics=app.state.metrics)
     app.add_middleware(TracingMiddleware, tracer=tracer)
 
     install_openapi(app)

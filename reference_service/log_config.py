@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from datetime import UTC, datetime
+import time
 from typing import Any, TextIO
 
+import orjson
 from opentelemetry import trace
 
 LEVELS = {
@@ -33,9 +34,19 @@ _RECORD_FIELDS = frozenset(
 ) | {"message", "asctime", "color_message", "taskName"}
 
 
+def _json_line(entry: dict[str, Any]) -> str:
+    """The entry as one line of JSON; orjson is about ten times the stdlib's speed."""
+    try:
+        return orjson.dumps(entry, default=str).decode()
+    except orjson.JSONEncodeError:
+        # Values orjson refuses (integers past 64 bits) still make a line.
+        return json.dumps(entry, default=str, ensure_ascii=False)
+
+
 def _timestamp(record: logging.LogRecord) -> str:
-    moment = datetime.fromtimestamp(record.created, tz=UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """RFC 3339 in UTC with milliseconds, as `2026-01-31T12:00:00.123Z`."""
+    seconds = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+    return f"{seconds}.{int(record.msecs):03d}Z"
 
 
 def _extra_fields(record: logging.LogRecord) -> dict[str, Any]:
@@ -76,7 +87,7 @@ class JsonFormatter(logging.Formatter):
             entry.setdefault("error", repr(record.exc_info[1]))
             entry["traceback"] = self.formatException(record.exc_info)
 
-        return json.dumps(entry, default=str, ensure_ascii=False)
+        return _json_line(entry)
 
 
 class TerminalFormatter(logging.Formatter):
@@ -105,6 +116,7 @@ def configure_logging(level: str = "info", stream: TextIO | None = None) -> None
     handler.setFormatter(TerminalFormatter() if target.isatty() else JsonFormatter())
     handler.addFilter(TraceContextFilter())
 
+    _skip_unwritten_record_fields()
     root = logging.getLogger()
     for existing in root.handlers[:]:
         root.removeHandler(existing)
@@ -119,6 +131,18 @@ def configure_logging(level: str = "info", stream: TextIO | None = None) -> None
         logger.handlers.clear()
         logger.propagate = True
         logger.setLevel(logging.NOTSET)
+
+
+def _skip_unwritten_record_fields() -> None:
+    """Stop collecting what no line shows: the caller's file and line, thread, process.
+
+    These are the switches the logging HOWTO lists under optimisation; looking up
+    the caller's frame alone is a good part of the cost of a record.
+    """
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
 
 
 def set_level(level: str) -> str:

@@ -1,8 +1,8 @@
 """Request and business metrics, exported over OTLP and exposed on `/metrics`.
 
-Every request is recorded once, by `MetricsMiddleware`, in the OpenTelemetry
-instrument `http.server.request.duration` (seconds, labelled by method, route
-template and status) and in its Prometheus twin
+Every request is recorded once, by `middleware.RequestRecordMiddleware`, in the
+OpenTelemetry instrument `http.server.request.duration` (seconds, labelled by
+method, route template and status) and in its Prometheus twin
 `http_server_request_duration_seconds`. Routes are the matched templates
 (`/orders/{order_id}`), and every request that matched no route shares the one
 label value `unmatched`, so neither ids nor scanners' random paths can grow
@@ -18,14 +18,12 @@ passes in), so a service scraped by Prometheus alone pays for one recorder.
 
 from __future__ import annotations
 
-import time
 from typing import Annotated, Final, cast
 
 from fastapi import APIRouter, Depends, Request, Response
 from opentelemetry import metrics as otel
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import choose_encoder
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # Resolve both 5 ms and 5 s: OpenTelemetry's advised boundaries for
 # http.server.request.duration, used for every latency histogram here.
@@ -134,36 +132,6 @@ class _OtelInstruments:
     def order(self, order_type: str, seconds: float) -> None:
         self.orders.add(1, {"type": order_type})
         self.order_latency.record(seconds)
-
-
-class MetricsMiddleware:
-    """Times each HTTP request to its last byte and records it once."""
-
-    def __init__(self, app: ASGIApp, metrics: ServiceMetrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        started = time.perf_counter()
-        status = 500
-
-        async def send_with_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_status)
-        finally:
-            route = getattr(scope.get("route"), "path_format", None)
-            self.metrics.record_request(
-                scope["method"], route, status, time.perf_counter() - started
-            )
 
 
 def get_metrics(request: Request) -> ServiceMetrics:

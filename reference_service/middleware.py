@@ -1,10 +1,12 @@
-"""Pure ASGI middleware: access log, security headers, unhandled errors.
+"""Pure ASGI middleware: access log and metrics, security headers, unhandled errors.
 
 Pure ASGI classes (not BaseHTTPMiddleware) keep streaming responses streaming
 and add no task per request. Order in `app.py`, outermost first: tracing
-(`tracing_middleware.py`), access log, security headers, errors; so the 500
-that the error middleware writes is logged, given its headers and traced, and
-every line they log carries the request's trace id.
+(`tracing_middleware.py`), request record, security headers, errors; so the
+500 that the error middleware writes is logged, counted, given its headers and
+traced, and every line they log carries the request's trace id. Every layer
+costs each request a call and a wrapped `send`, so there are no more of them
+than there are jobs.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reference_service.errors import log_unhandled, send_internal_error
+from reference_service.metrics import ServiceMetrics
 from reference_service.tracing_middleware import record_server_error
 
 access_logger = logging.getLogger("reference_service.access")
@@ -26,11 +29,21 @@ access_logger = logging.getLogger("reference_service.access")
 _CREDENTIAL_HEADERS = (b"authorization", b"x-api-key")
 
 
-class AccessLogMiddleware:
-    """Logs one line per request: method, path (never the query), status, time."""
+def route_template(scope: Scope) -> str | None:
+    """The matched route's template (`/orders/{order_id}`), once routing is done."""
+    return getattr(scope.get("route"), "path_format", None)
 
-    def __init__(self, app: ASGIApp) -> None:
+
+class RequestRecordMiddleware:
+    """Times each request to its last byte once, then logs and counts it.
+
+    The access-log line (method, path without the query, status, time) and the
+    duration metric come from the same measurement, so they always agree.
+    """
+
+    def __init__(self, app: ASGIApp, metrics: ServiceMetrics) -> None:
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -54,7 +67,10 @@ class AccessLogMiddleware:
         try:
             await self.app(scope, receive, send_with_status)
         finally:
-            elapsed_ms = (time.perf_counter() - started) * 1000
+            seconds = time.perf_counter() - started
+            self.metrics.record_request(
+                scope["method"], route_template(scope), status, seconds
+            )
             access_logger.info(
                 "request",
                 extra={
@@ -62,7 +78,7 @@ class AccessLogMiddleware:
                     # The query string stays out: it may carry tokens.
                     "http.path": scope["path"],
                     "http.status": status,
-                    "http.time_ms": round(elapsed_ms, 3),
+                    "http.time_ms": round(seconds * 1000, 3),
                 },
             )
 

@@ -13,6 +13,7 @@ while its span is current, so their lines carry the trace and span ids.
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -191,6 +192,9 @@ def _extract(carrier: dict[str, str]) -> context.Context:
         return _EMPTY_CONTEXT
 
 
+# Clients send the same few Host values again and again; the cache is bounded, so
+# a client sending many different ones costs only the parsing.
+@functools.lru_cache(maxsize=256)
 def _server_address(
     host: bytes | None,
     server: tuple[str, int | None] | None,

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from reference_service.api.routes import oauth, orders, users
 
-api_router = APIRouter()
-api_router.include_router(orders.router)
-api_router.include_router(users.router)
-api_router.include_router(oauth.router)
+# The app includes each resource's router directly, not through a router of routers:
+# FastAPI matches a request against routes one by one, and every level of nesting is
+# matched again.
+API_ROUTERS: tuple[APIRouter, ...] = (orders.router, users.router, oauth.router)

@@ -26,9 +26,10 @@ import reference_service.debug
 import reference_service.errors
 import reference_service.log_config
 import reference_service.metrics
+import reference_service.middleware
 import reference_service.security
 from reference_service.log_config import JsonFormatter, TraceContextFilter
-from reference_service.metrics import MetricsMiddleware, ServiceMetrics
+from reference_service.metrics import ServiceMetrics
 from tests.targets.variants import ASGIApp, Receive, Scope, Send, respond
 
 MILLISECOND_BUCKETS = (5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 5000.0)
@@ -78,27 +79,12 @@ def _serve_exposition(edit: Callable[[bytes], bytes]) -> Handle:
 
 
 def raw_path_labels() -> None:
-    class RawPaths(MetricsMiddleware):
-        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http":
-                await self.app(scope, receive, send)
-                return
-            status = 500
+    """Metrics labelled with the raw path (ids and all) instead of the route template."""
 
-            async def send_with_status(message: Any) -> None:
-                nonlocal status
-                if message["type"] == "http.response.start":
-                    status = message["status"]
-                await send(message)
+    def raw_path(scope: Scope) -> str:
+        return str(scope["path"])
 
-            try:
-                await self.app(scope, receive, send_with_status)
-            finally:
-                self.metrics.record_request(
-                    scope["method"], scope["path"], status, 0.01
-                )
-
-    reference_service.app.MetricsMiddleware = RawPaths  # type: ignore[misc]
+    reference_service.middleware.route_template = raw_path  # type: ignore[assignment]
 
 
 def latency_in_milliseconds() -> None:
