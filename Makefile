@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 REPORT_DIR ?= reports
 secret = $$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(24))')
 
-.PHONY: demo test lint typecheck unit clean
+.PHONY: demo test lint typecheck unit bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,13 @@ typecheck: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/pytest -p no:cacheprovider tests
+
+# The benchmarks in bench/ (README there); the overhead one needs Debian's wrk.
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[reference,dev,bench]'
+	$(BIN)/python bench/telemetry_overhead.py
+	$(BIN)/python bench/suite_wall_time.py
+	$(BIN)/python bench/receiver_ingest.py
 
 clean:
 	rm -rf $(VENV) $(REPORT_DIR)/*.html $(REPORT_DIR)/*.json

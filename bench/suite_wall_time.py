@@ -88,6 +88,9 @@ def demo_env() -> dict[str, str]:
         "OAUTH_CLIENT_SECRET": secrets.token_urlsafe(24),
         "OAUTH_USER_PASSWORD": secrets.token_urlsafe(24),
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        # Ports of our own for the suite's receiver, so a run beside another never clashes.
+        "CONFORMANCE_OTLP_HTTP": "127.0.0.1:0",
+        "CONFORMANCE_OTLP_GRPC": "127.0.0.1:0",
     }
 
 
