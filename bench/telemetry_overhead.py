@@ -265,7 +265,7 @@ def report(
             f"{ALL_VARIANTS[name].description:<48}{statistics.median(figure.rps):>11,.0f}"
             f"{min(figure.rps):>8,.0f}{max(figure.rps):>8,.0f}"
             f"{statistics.median(figure.p99_ms):>8.1f}"
-            f"{statistics.median(ratios):>9.0%}{figure.peak_rss_mb:>9.1f}"
+            f"{statistics.median(ratios):>9.1%}{figure.peak_rss_mb:>9.1f}"
         )
     ratio = (
         statistics.median(

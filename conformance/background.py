@@ -97,6 +97,16 @@ class BackgroundProbes:
 BACKGROUND_KEY = pytest.StashKey[BackgroundProbes]()
 
 
+def reads_background(item: pytest.Item) -> bool:
+    """Whether the item's check collects a scenario's result rather than probing itself.
+
+    Such checks run after the others, by when their probes have mostly finished: run
+    first, they would wait for instances still starting while the rest of the run idles.
+    """
+    spec = spec_of(item)
+    return spec is not None and any(spec.id in s.checks for s in SCENARIOS.values())
+
+
 def start_for_items(
     config: pytest.Config, runtime: Runtime, items: list[pytest.Item]
 ) -> None:

@@ -10,6 +10,7 @@ import pytest
 from conformance.calls import Caller
 from conformance.errors import UsageError
 from conformance.evidence import Evidence
+from conformance.isolation import IsolatedInstances
 from conformance.launcher import Launcher
 from conformance.logs.streams import CaptureStream, FileStream, LogStream
 from conformance.metrics.prometheus import PrometheusServer
@@ -155,9 +156,36 @@ def _model(runtime: Runtime) -> SecurityModel | None:
         return None
 
 
+@pytest.fixture(scope="session")
+def isolated_instances(
+    conformance_runtime: Runtime, request: pytest.FixtureRequest
+) -> Iterator[IsolatedInstances | None]:
+    """Fresh instances for the checks that use ``isolated_http``, one started ahead."""
+    launcher = conformance_runtime.launcher
+    if launcher is None:
+        yield None
+        return
+    wanted = sum(
+        "isolated_http" in getattr(item, "fixturenames", ())
+        for item in request.session.items
+    )
+    pool = IsolatedInstances(
+        launcher,
+        wanted,
+        conformance_runtime.settings.profile.target.startup_timeout_s,
+        conformance_runtime.settings.profile.expect.shutdown_grace_s,
+    )
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
 @pytest.fixture
 def isolated_http(
-    conformance_runtime: Runtime, evidence: Evidence
+    conformance_runtime: Runtime,
+    isolated_instances: IsolatedInstances | None,
+    evidence: Evidence,
 ) -> Iterator[HttpProbe]:
     """A probe on an instance of its own, for checks that disturb the target.
 
@@ -165,8 +193,8 @@ def isolated_http(
     against a given URL the check runs on the shared target, after all the others.
     """
     runtime = conformance_runtime
-    grace_s = runtime.settings.profile.expect.shutdown_grace_s
-    instance = runtime.launcher.start() if runtime.launcher is not None else None
+    pool = isolated_instances
+    instance = pool.take() if pool is not None else None
     base_url = instance.base_url if instance is not None else runtime.base_url
     try:
         yield HttpProbe(
@@ -177,8 +205,8 @@ def isolated_http(
             timeout_s=runtime.request_timeout_s,
         )
     finally:
-        if instance is not None:
-            instance.stop(grace_s)
+        if pool is not None and instance is not None:
+            pool.release(instance)
 
 
 @pytest.fixture(scope="session")

@@ -32,6 +32,7 @@ MAX_CAPTURED_LINES: Final = 50_000
 MAX_LINE_CHARS: Final = 16_384
 POLL_INTERVAL_S: Final = 0.1
 KILL_WAIT_S: Final = 5.0
+OUTPUT_JOIN_S: Final = 2.0
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,10 @@ class LaunchedTarget:
     output: OutputCapture
     instance_dir: Path
     env: dict[str, str] = field(repr=False)
+    _stop_lock: threading.Lock = field(
+        default_factory=threading.Lock, init=False, repr=False
+    )
+    _stopped_with: int | None = field(default=None, init=False, repr=False)
 
     @property
     def running(self) -> bool:
@@ -113,14 +118,24 @@ class LaunchedTarget:
             return None
 
     def stop(self, grace_s: float) -> int:
-        """SIGTERM, then SIGKILL to the whole process group once ``grace_s`` has passed."""
+        """SIGTERM, then SIGKILL to the whole process group once ``grace_s`` has passed.
+
+        Stopping twice, even from two threads at once, sends one SIGTERM: a second one
+        would make many servers skip their graceful shutdown.
+        """
+        with self._stop_lock:
+            if self._stopped_with is None:
+                self._stopped_with = self._stop(grace_s)
+            return self._stopped_with
+
+    def _stop(self, grace_s: float) -> int:
         self.send_signal(signal.SIGTERM)
         code = self.wait_exit(grace_s)
         if code is None:
             _kill_group(self.process)
             code = self.wait_exit(KILL_WAIT_S)
 
-        self.output.join(timeout_s=2.0)
+        self.output.join(timeout_s=OUTPUT_JOIN_S)
         return code if code is not None else -signal.SIGKILL
 
 
@@ -150,6 +165,7 @@ class Launcher:
         self.suite_env = dict(suite_env or {})
         self._argv = _split(spec.command)
         self._instances: list[LaunchedTarget] = []
+        self._stoppers: list[threading.Thread] = []
         self._scratch = tempfile.TemporaryDirectory(prefix="conformance-")
 
     def start(
@@ -232,10 +248,23 @@ class Launcher:
         finally:
             target.stop(grace_s)
 
+    def stop_soon(self, target: LaunchedTarget, grace_s: float) -> None:
+        """Stop ``target`` in a thread: nothing waits for its drain but :meth:`stop_all`."""
+        stopper = threading.Thread(
+            target=target.stop, args=(grace_s,), name="conformance-stop", daemon=True
+        )
+        self._stoppers.append(stopper)
+        stopper.start()
+
     def stop_all(self, grace_s: float) -> None:
+        """Stop every instance still running, all at once, and wait for each to exit."""
         for target in self._instances:
             if target.running:
-                target.stop(grace_s)
+                self.stop_soon(target, grace_s)
+        # Each stop is bounded by the grace period, the kill and the output's end.
+        deadline = time.monotonic() + grace_s + KILL_WAIT_S + 2 * OUTPUT_JOIN_S
+        for stopper in self._stoppers:
+            stopper.join(max(0.0, deadline - time.monotonic()))
         self._scratch.cleanup()
 
     def _environment(

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conformance import checks
-from conformance.background import start_for_items
+from conformance.background import reads_background, start_for_items
 from conformance.errors import ConformanceError, UsageError
 from conformance.gate import Verdict, judge
 from conformance.parametrize import SELECTIONS, label, values_for
@@ -212,8 +212,14 @@ def pytest_collection_modifyitems(
         item.extra_keyword_matches.add(spec.id)
         item.user_properties.append(("check_id", spec.id))
 
-    # Checks that disturb a shared target (lockouts, say) run after all the others.
-    items.sort(key=lambda item: "isolated_http" in getattr(item, "fixturenames", ()))
+    # Checks that read background probes run once the probes have had time to finish;
+    # checks that disturb a shared target (lockouts, say) run after all the others.
+    items.sort(
+        key=lambda item: (
+            "isolated_http" in getattr(item, "fixturenames", ()),
+            reads_background(item),
+        )
+    )
 
 
 @pytest.hookimpl(wrapper=True)

@@ -53,7 +53,11 @@ def test_inputs_are_validated(
         examples=profile.fuzzing.examples_per_operation,
         budget_s=profile.fuzzing.budget_s,
     )
-    evidence.note("generated requests", f"{run.cases} sent, {run.timeouts} timed out")
+    evidence.note(
+        "generated requests",
+        f"{run.cases} sent, {run.timeouts} timed out, "
+        f"{run.cut_short} bodies read only in part (still streaming)",
+    )
     findings = Findings()
     for problem in problems[:MAX_LISTED]:
         findings.add(

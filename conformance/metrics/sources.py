@@ -2,6 +2,8 @@
 
 Each source answers :meth:`MetricSource.snapshot`; :func:`wait_until` re-reads one
 against a monotonic deadline, because OTLP pushes and Prometheus scrapes arrive late.
+OTLP is re-read as each export arrives rather than on a clock, so a wait ends with the
+export that shows the change, not up to a poll period later.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from conformance.redaction import Redactor
 from conformance.telemetry import TelemetryStore
 
 POLL_S: Final = 0.25
+# An export counts as begun after a moment only when it arrives this much later: the
+# target may record a request just after answering it, and collecting takes a while.
+EXPORT_MARGIN_S: Final = 0.25
 SERVER_SETTLE_S: Final = 2.0
 EVIDENCE_CHARS: Final = 3000
 
@@ -34,6 +39,10 @@ class MetricSource(Protocol):
 
     def settle(self, timeout_s: float) -> None:
         """Return once what the source shows has caught up with what was sent."""
+        ...
+
+    def await_news(self, timeout_s: float) -> None:
+        """Return when the source may show something new, or after ``timeout_s``."""
         ...
 
 
@@ -60,37 +69,51 @@ class ScrapeSource:
     def settle(self, timeout_s: float) -> None:
         """A scrape is always current."""
 
+    def await_news(self, timeout_s: float) -> None:
+        """A scrape may change at any moment: wait one poll period."""
+        time.sleep(min(POLL_S, timeout_s))
+
 
 class OtlpSource:
     """What the target pushed to the suite's OTLP receiver so far.
 
-    Instances the checks launch for themselves export to the same receiver; only the
-    points of the resource that exported last (the live main instance, told apart by
-    ``service.instance.id`` when the target sets it) are read.
+    Instances the checks launch for themselves export to the same receiver, some while
+    the metric checks run; only the points of the resource that exported first are
+    read: the main instance, up before any other is launched (told apart by
+    ``service.instance.id`` when the target sets it).
     """
 
     def __init__(self, telemetry: TelemetryStore) -> None:
         self.telemetry = telemetry
         self.name = "OTLP"
+        self._seen = 0
 
     def snapshot(self) -> Snapshot:
         points = self.telemetry.metric_points()
+        self._seen = len(points)
         if not points:
             return Snapshot(self.name)
-        latest = max(points, key=lambda p: p.received_at)
-        live = _resource_key(latest.resource)
-        own = [p for p in points if _resource_key(p.resource) == live]
+        main = _resource_key(points[0].resource)
+        own = [p for p in points if _resource_key(p.resource) == main]
         return from_points(own, self.name)
 
     def settle(self, timeout_s: float) -> None:
         """Wait for an export that started after this moment."""
         asked = time.monotonic()
         deadline = asked + timeout_s
-        while time.monotonic() < deadline:
-            points = self.telemetry.metric_points()
-            if points and max(p.received_at for p in points) > asked + POLL_S:
+        known = self.telemetry.metric_point_count()
+        while (left := deadline - time.monotonic()) > 0:
+            held = self.telemetry.wait_for_metric_points_beyond(known, left)
+            if held == known:
                 return
-            time.sleep(POLL_S)
+            known = held
+            points = self.telemetry.metric_points()
+            if points and points[-1].received_at > asked + EXPORT_MARGIN_S:
+                return
+
+    def await_news(self, timeout_s: float) -> None:
+        """Wait for the next export after the last snapshot."""
+        self.telemetry.wait_for_metric_points_beyond(self._seen, timeout_s)
 
 
 def _resource_key(resource: dict[str, object]) -> tuple[tuple[str, str], ...]:
@@ -106,6 +129,10 @@ class ServerSource:
 
     def snapshot(self) -> Snapshot:
         return self.server.snapshot()
+
+    def await_news(self, timeout_s: float) -> None:
+        """The server scrapes on its own schedule: wait one poll period."""
+        time.sleep(min(POLL_S, timeout_s))
 
     def settle(self, timeout_s: float) -> None:
         """Wait until two reads a scrape apart agree (the server scrapes on its own)."""
@@ -135,8 +162,8 @@ def wait_until(
     """Re-read ``source`` until ``done`` holds or ``timeout_s`` passes; the last read."""
     deadline = time.monotonic() + timeout_s
     latest = source.snapshot()
-    while not done(latest) and time.monotonic() < deadline:
-        time.sleep(POLL_S)
+    while not done(latest) and (left := deadline - time.monotonic()) > 0:
+        source.await_news(left)
         latest = source.snapshot()
     return latest
 

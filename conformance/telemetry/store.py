@@ -193,6 +193,22 @@ class TelemetryStore:
                 return list(self._points)
             return list(self._points_by_name.get(name, ()))
 
+    def metric_point_count(self) -> int:
+        with self._changed:
+            return len(self._points)
+
+    def wait_for_metric_points_beyond(self, known: int, timeout_s: float) -> int:
+        """Wait until more than ``known`` points are held (or fewer: a clear).
+
+        Returns the count then held, at once when it already differs. Readers that
+        poll would see an export only at their next tick; this wakes as it arrives.
+        """
+        end = time.monotonic() + timeout_s
+        with self._changed:
+            while len(self._points) == known and (left := end - time.monotonic()) > 0:
+                self._changed.wait(left)
+            return len(self._points)
+
     def logs(self, trace_id: str | None = None) -> list[LogRecord]:
         with self._changed:
             if trace_id is None:

@@ -166,3 +166,16 @@ def test_capacity_must_be_positive() -> None:
     """A capacity below one is refused with a message naming the value."""
     with pytest.raises(ValueError, match="at least 1, got 0"):
         TelemetryStore(capacity=0)
+
+
+def test_metric_point_waits_wake_on_the_next_export(later: Any) -> None:
+    """Readers of metric points learn of an export as it arrives, or of none at all."""
+    store = TelemetryStore()
+    store.add_metric_points([MetricPoint(name="m", kind="gauge")])
+    later(0.05, lambda: store.add_metric_points([MetricPoint(name="m", kind="gauge")]))
+
+    held = store.wait_for_metric_points_beyond(1, timeout_s=10)
+    unchanged = store.wait_for_metric_points_beyond(held, timeout_s=0.05)
+
+    assert held == 2
+    assert unchanged == 2 == store.metric_point_count()
