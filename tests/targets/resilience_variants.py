@@ -74,7 +74,11 @@ def limited_concurrency() -> None:
 @variant
 def exits_at_once() -> None:
     """SIGTERM ends the process on the spot, requests in flight and all."""
-    server.GracefulServer.handle_exit = lambda self, sig, frame: os._exit(0)  # type: ignore[method-assign]
+
+    def exit_now(self: server.GracefulServer, sig: int, frame: object) -> None:
+        os._exit(0)
+
+    server.GracefulServer.handle_exit = exit_now  # type: ignore[method-assign]
 
 
 @variant

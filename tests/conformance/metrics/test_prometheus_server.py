@@ -33,10 +33,12 @@ def prometheus(serve: Serve, tmp_path: Path) -> Iterator[tuple[str, str]]:
     target = serve("reference_service.app:create_app", factory=True)
     port = free_port()
     config = tmp_path / "prometheus.yml"
+    address = urlsplit(target).netloc
     config.write_text(
         "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
         "scrape_configs:\n"
-        f"  - job_name: reference\n    static_configs: [{{targets: ['{urlsplit(target).netloc}']}}]\n"
+        "  - job_name: reference\n"
+        f"    static_configs: [{{targets: ['{address}']}}]\n"
     )
     process = subprocess.Popen(
         [
